@@ -1,0 +1,74 @@
+package broker;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Every broker setting, read once from the {@code firehose.broker.*} properties.
+ * A port of 0 (or an empty value) turns that listener off.
+ */
+public record BrokerSettings(
+        String host,
+        int mqttPort,
+        int wsPort,
+        int tlsPort,
+        int wssPort,
+        String keystore,
+        String keystorePassword,
+        Path dataDir,
+        int maxConnections,
+        int maxPacketSize,
+        long subscriberBacklog,
+        int sessionExpirySeconds,
+        boolean persistence,
+        List<Account> publishers,
+        Account internal) {
+
+    public boolean tlsConfigured() {
+        return keystore != null && !keystore.isBlank();
+    }
+
+    /** Reads the settings through a property lookup, e.g. Camel's properties component. */
+    public static BrokerSettings from(Function<String, Optional<String>> property, List<Account> publishers, Account internal) {
+        return new BrokerSettings(
+                text(property, "firehose.broker.host", "0.0.0.0"),
+                port(property, "firehose.broker.mqtt-port", 1883),
+                port(property, "firehose.broker.ws-port", 9001),
+                port(property, "firehose.broker.tls-port", 8883),
+                port(property, "firehose.broker.wss-port", 9443),
+                text(property, "firehose.broker.keystore", ""),
+                Secret.resolve(text(property, "firehose.broker.keystore-password", "")),
+                Path.of(text(property, "firehose.broker.data-dir", "data")),
+                (int) number(property, "firehose.broker.max-connections", 10_000),
+                (int) number(property, "firehose.broker.max-packet-size", 1 << 20),
+                number(property, "firehose.broker.subscriber-backlog", 10_000),
+                (int) number(property, "firehose.broker.session-expiry", 86_400),
+                Boolean.parseBoolean(text(property, "firehose.broker.persistence", "true")),
+                publishers,
+                internal);
+    }
+
+    private static String text(Function<String, Optional<String>> property, String key, String fallback) {
+        return property.apply(key).map(String::trim).orElse(fallback);
+    }
+
+    private static int port(Function<String, Optional<String>> property, String key, int fallback) {
+        String value = text(property, key, String.valueOf(fallback));
+        return value.isEmpty() ? 0 : parse(key, value);
+    }
+
+    private static long number(Function<String, Optional<String>> property, String key, long fallback) {
+        String value = text(property, key, "");
+        return value.isEmpty() ? fallback : parse(key, value);
+    }
+
+    private static int parse(String key, String value) {
+        try {
+            return Integer.parseInt(value.replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a whole number, not '" + value + "'");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package broker;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.activemq.artemis.api.core.SimpleString;
+import org.apache.activemq.artemis.api.core.TransportConfiguration;
+import org.apache.activemq.artemis.core.config.Configuration;
+import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
+import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
+import org.apache.activemq.artemis.core.remoting.impl.netty.NettyAcceptorFactory;
+import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
+import org.apache.activemq.artemis.core.server.ActiveMQServer;
+import org.apache.activemq.artemis.core.server.impl.ActiveMQServerImpl;
+import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
+import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
+import org.apache.activemq.artemis.utils.critical.CriticalAnalyzerPolicy;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The embedded ActiveMQ Artemis broker: its listeners, security and limits, all from {@link BrokerSettings}. */
+public final class EmbeddedBroker extends ServiceSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedBroker.class);
+
+    static final String VERSION = Objects.requireNonNullElse(EmbeddedBroker.class.getPackage().getImplementationVersion(), "dev");
+
+    private final BrokerSettings settings;
+    private final BrokerStatistics statistics = new BrokerStatistics();
+    private final List<String> listeners = new ArrayList<>();
+    private ActiveMQServer server;
+
+    public EmbeddedBroker(BrokerSettings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        Configuration config = configuration();
+        List<Account> accounts = new ArrayList<>(settings.publishers());
+        accounts.add(settings.internal());
+        server = new ActiveMQServerImpl(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()));
+        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory());
+        server.start();
+        if (!server.waitForActivation(30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("the broker did not become active within 30 s");
+        }
+        for (Map.Entry<String, Acceptor> acceptor : server.getRemotingService().getAcceptors().entrySet()) {
+            if (!acceptor.getValue().isStarted()) {
+                server.stop();
+                server = null;
+                throw new IllegalStateException("cannot listen for " + acceptor.getKey()
+                        + " (is the port in use?); see the broker's error above");
+            }
+        }
+        LOG.info("Broker listening: {}; publishers: {}", String.join(", ", listeners),
+                settings.publishers().isEmpty() ? "none" : settings.publishers());
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        if (server != null) {
+            server.stop();
+            server = null;
+            LOG.info("Broker stopped");
+        }
+    }
+
+    public ActiveMQServer server() {
+        return server;
+    }
+
+    public BrokerStatistics statistics() {
+        return statistics;
+    }
+
+    /** Mosquitto's {@code $SYS/broker/...} figures, topic to text value. */
+    public Map<String, String> sysTopics() {
+        ActiveMQServer current = server;
+        Map<String, String> tree = new LinkedHashMap<>();
+        if (current == null) {
+            return tree;
+        }
+        tree.put("$SYS/broker/version", "firehose version " + VERSION + " (ActiveMQ Artemis " + current.getVersion().getFullVersion() + ")");
+        tree.put("$SYS/broker/uptime", current.getUptimeMillis() / 1000 + " seconds");
+        tree.put("$SYS/broker/clients/connected", String.valueOf(current.getConnectionCount()));
+        tree.put("$SYS/broker/clients/total", String.valueOf(current.getTotalConnectionCount()));
+        tree.put("$SYS/broker/messages/received", String.valueOf(statistics.messagesReceived()));
+        tree.put("$SYS/broker/messages/sent", String.valueOf(statistics.messagesSent()));
+        tree.put("$SYS/broker/messages/dropped", String.valueOf(statistics.messagesDropped()));
+        return tree;
+    }
+
+    /** True when the broker is active and every listener accepts connections. */
+    public boolean accepting() {
+        ActiveMQServer current = server;
+        return current != null && current.isActive()
+                && current.getRemotingService().getAcceptors().values().stream().allMatch(Acceptor::isStarted);
+    }
+
+    private Configuration configuration() throws Exception {
+        listeners.clear();
+        Path data = settings.dataDir().toAbsolutePath();
+        Files.createDirectories(data);
+        ConfigurationImpl config = new ConfigurationImpl();
+        config.setName("firehose");
+        config.setPersistenceEnabled(settings.persistence());
+        config.setSecurityEnabled(true);
+        config.setJMXManagementEnabled(false);
+        config.setCriticalAnalyzerPolicy(CriticalAnalyzerPolicy.LOG);
+        config.setBrokerInstance(data.toFile());
+        config.setJournalDirectory(data.resolve("journal").toString());
+        config.setBindingsDirectory(data.resolve("bindings").toString());
+        config.setPagingDirectory(data.resolve("paging").toString());
+        config.setLargeMessagesDirectory(data.resolve("large-messages").toString());
+        config.setNodeManagerLockDirectory(data.toString());
+        config.registerBrokerPlugin(statistics);
+
+        // A stalled subscriber keeps only its newest messages: each subscription is a ring queue.
+        config.addAddressSetting("#", new AddressSettings()
+                .setDefaultRingSize(settings.subscriberBacklog())
+                .setDeadLetterAddress(SimpleString.of("DLQ"))
+                .setExpiryAddress(SimpleString.of("ExpiryQueue"))
+                .setAutoCreateAddresses(true)
+                .setAutoDeleteAddresses(true));
+        // Artemis' own MQTT bookkeeping (session state, retained messages) must never be trimmed.
+        config.addAddressSetting("$sys.mqtt.#", new AddressSettings().setDefaultRingSize(-1L));
+
+        acceptor(config, "mqtt", settings.mqttPort(), false);
+        acceptor(config, "mqtt-ws", settings.wsPort(), false);
+        if (settings.tlsConfigured()) {
+            acceptor(config, "mqtt-tls", settings.tlsPort(), true);
+            acceptor(config, "mqtt-wss", settings.wssPort(), true);
+        }
+        if (listeners.isEmpty()) {
+            throw new IllegalArgumentException("every broker listener is turned off (firehose.broker.*-port)");
+        }
+        return config;
+    }
+
+    private void acceptor(Configuration config, String name, int port, boolean tls) {
+        if (port <= 0) {
+            return;
+        }
+        Map<String, Object> params = new HashMap<>();
+        params.put(TransportConstants.HOST_PROP_NAME, settings.host());
+        params.put(TransportConstants.PORT_PROP_NAME, port);
+        params.put(TransportConstants.PROTOCOLS_PROP_NAME, "MQTT");
+        params.put(TransportConstants.CONNECTIONS_ALLOWED, settings.maxConnections());
+        params.put(TransportConstants.WEB_SOCKET_MAX_FRAME_PAYLOAD_LENGTH, Math.max(65_536, settings.maxPacketSize() + 16));
+        if (tls) {
+            params.put(TransportConstants.SSL_ENABLED_PROP_NAME, true);
+            params.put(TransportConstants.KEYSTORE_PATH_PROP_NAME, settings.keystore());
+            params.put(TransportConstants.KEYSTORE_PASSWORD_PROP_NAME, settings.keystorePassword());
+            params.put(TransportConstants.KEYSTORE_TYPE_PROP_NAME, "PKCS12");
+        }
+        Map<String, Object> mqtt = new HashMap<>();
+        mqtt.put("defaultMqttSessionExpiryInterval", settings.sessionExpirySeconds());
+        mqtt.put("maximumPacketSize", settings.maxPacketSize());
+        config.addAcceptorConfiguration(new TransportConfiguration(NettyAcceptorFactory.class.getName(), params, name, mqtt));
+        listeners.add(name + " " + settings.host() + ":" + port);
+    }
+}

@@ -1,0 +1,97 @@
+package firehose;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+
+import broker.Account;
+import broker.BrokerHealthCheck;
+import broker.BrokerMetrics;
+import broker.BrokerSettings;
+import broker.EmbeddedBroker;
+import broker.Secret;
+import broker.TopicFilter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.component.paho.PahoComponent;
+import org.apache.camel.component.paho.PahoConfiguration;
+import org.apache.camel.spi.PropertiesComponent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Binds what the routes use: the embedded broker (started here, so it listens before any route publishes),
+ * the internal publisher account behind the {@code paho} component, health and metrics.
+ */
+public class FirehoseConfiguration implements CamelConfiguration {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FirehoseConfiguration.class);
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        Account internal = internalAccount(properties);
+        List<Account> publishers = Account.publishers(propertyNames(properties), properties::resolveProperty);
+        BrokerSettings settings = BrokerSettings.from(properties::resolveProperty, publishers, internal);
+
+        EmbeddedBroker broker = new EmbeddedBroker(settings);
+        broker.start();
+        // stopped by Camel after the routes, so in-flight events still reach the broker
+        context.addService(broker, true, true);
+        context.getRegistry().bind("broker", broker);
+        context.getRegistry().bind("brokerHealthCheck", new BrokerHealthCheck(broker));
+
+        // camel.metrics.enabled binds the registry that /observe/metrics serves
+        MeterRegistry metrics = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        if (metrics != null) {
+            new BrokerMetrics(broker).bindTo(metrics);
+        }
+
+        PahoConfiguration paho = context.getComponent("paho", PahoComponent.class).getConfiguration();
+        paho.setBrokerUrl(internalUrl(settings));
+        paho.setUserName(internal.name());
+        paho.setPassword(internal.password());
+        paho.setCleanSession(true);
+        paho.setAutomaticReconnect(true);
+        paho.setMaxInflight(1000);
+    }
+
+    /** Every key set in the properties files, the initial and override properties, or as -D system properties. */
+    private static Set<String> propertyNames(PropertiesComponent properties) {
+        Set<String> names = new TreeSet<>(properties.loadProperties().stringPropertyNames());
+        names.addAll(System.getProperties().stringPropertyNames());
+        if (properties instanceof org.apache.camel.component.properties.PropertiesComponent impl) {
+            for (Properties more : new Properties[] {impl.getInitialProperties(), impl.getOverrideProperties()}) {
+                if (more != null) {
+                    names.addAll(more.stringPropertyNames());
+                }
+            }
+        }
+        return names;
+    }
+
+    private static Account internalAccount(PropertiesComponent properties) {
+        String name = properties.resolveProperty("firehose.internal.username").map(String::trim).orElse("firehose");
+        String password = Secret.resolve(properties.resolveProperty("firehose.internal.password").map(String::trim).orElse(""));
+        if (password.isEmpty()) {
+            password = Secret.random();
+            LOG.info("Internal publisher '{}' uses a password generated for this run", name);
+        }
+        return new Account(name, password, List.of(TopicFilter.of("#"), TopicFilter.of("$SYS/#")));
+    }
+
+    /** Where the routes' own MQTT client connects: the plain listener, else the WebSocket one, on loopback. */
+    private static String internalUrl(BrokerSettings settings) {
+        String host = Optional.of(settings.host()).filter(h -> !h.equals("0.0.0.0") && !h.equals("::")).orElse("127.0.0.1");
+        if (settings.mqttPort() > 0) {
+            return "tcp://" + host + ":" + settings.mqttPort();
+        }
+        if (settings.wsPort() > 0) {
+            return "ws://" + host + ":" + settings.wsPort() + "/mqtt";
+        }
+        throw new IllegalArgumentException("the routes publish through firehose.broker.mqtt-port or ws-port: turn one on");
+    }
+}

@@ -1,0 +1,20 @@
+package routes;
+
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.paho.PahoConstants;
+
+import publish.Topic;
+
+/**
+ * The one way events reach the broker: send an exchange with a JSON body and the {@link Topic#HEADER} header
+ * to {@code direct:publish}; it goes out through camel-paho with the internal account.
+ */
+public class PublishRoutes extends RouteBuilder {
+
+    @Override
+    public void configure() {
+        from("direct:publish").routeId("publish")
+                .setHeader(PahoConstants.CAMEL_PAHO_OVERRIDE_TOPIC, header(Topic.HEADER))
+                .to("paho:firehose?qos={{firehose.publish.qos}}");
+    }
+}
