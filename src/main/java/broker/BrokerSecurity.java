@@ -62,7 +62,8 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
         return switch (type) {
             case SEND -> mayPublish(user, address);
             // subscribing, unsubscribing and the broker's own bookkeeping for subscriptions
-            case CONSUME, CREATE_ADDRESS, CREATE_DURABLE_QUEUE, DELETE_DURABLE_QUEUE,
+            // (DELETE_ADDRESS: the last unsubscribe lets an auto-created address go; one still bound is never deleted)
+            case CONSUME, CREATE_ADDRESS, DELETE_ADDRESS, CREATE_DURABLE_QUEUE, DELETE_DURABLE_QUEUE,
                  CREATE_NON_DURABLE_QUEUE, DELETE_NON_DURABLE_QUEUE, BROWSE, VIEW -> true;
             default -> false;
         };

@@ -1,0 +1,126 @@
+package firehose;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import broker.EmbeddedBroker;
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+
+/**
+ * The real application, started in this JVM on free loopback ports with its data in a given directory.
+ * Tests talk to it only through its listeners, as any client would.
+ */
+public final class FirehoseApp implements AutoCloseable {
+
+    public static final String PUBLISHER = "ansible";
+    public static final String PUBLISHER_PASSWORD = "ansible-secret-8472";
+
+    private final Map<String, String> properties;
+    private Main main;
+
+    private FirehoseApp(Map<String, String> properties) {
+        this.properties = properties;
+    }
+
+    /** Defaults for tests: every listener on a free port, TLS on, one publisher account {@code ansible -> ansible/#}. */
+    public static FirehoseApp.Builder builder(Path dataDir) {
+        return new Builder(dataDir);
+    }
+
+    public static final class Builder {
+        private final Map<String, String> properties = new LinkedHashMap<>();
+
+        private Builder(Path dataDir) {
+            set("firehose.broker.host", "127.0.0.1");
+            set("firehose.broker.data-dir", dataDir.toString());
+            set("firehose.broker.mqtt-port", String.valueOf(freePort()));
+            set("firehose.broker.ws-port", String.valueOf(freePort()));
+            set("firehose.broker.tls-port", String.valueOf(freePort()));
+            set("firehose.broker.wss-port", String.valueOf(freePort()));
+            set("firehose.broker.keystore", TestTls.keystore().toString());
+            set("firehose.broker.keystore-password", TestTls.PASSWORD);
+            set("camel.management.port", String.valueOf(freePort()));
+            set("camel.management.host", "127.0.0.1");
+            set("firehose.publisher[" + PUBLISHER + "].password", PUBLISHER_PASSWORD);
+            set("firehose.publisher[" + PUBLISHER + "].topics", "ansible/#");
+        }
+
+        public Builder set(String key, String value) {
+            properties.put(key, value);
+            return this;
+        }
+
+        public FirehoseApp start() {
+            FirehoseApp app = new FirehoseApp(new LinkedHashMap<>(properties));
+            app.start();
+            return app;
+        }
+    }
+
+    /** Starts (again, after {@link #close()}) with the same ports and data directory. */
+    public FirehoseApp start() {
+        main = new Main();
+        main.configure().addConfiguration(FirehoseConfiguration.class);
+        properties.forEach(main::addOverrideProperty);
+        main.start();
+        return this;
+    }
+
+    @Override
+    public void close() {
+        if (main != null) {
+            main.stop();
+            main = null;
+        }
+    }
+
+    public CamelContext context() {
+        return main.getCamelContext();
+    }
+
+    public EmbeddedBroker broker() {
+        return context().getRegistry().lookupByNameAndType("broker", EmbeddedBroker.class);
+    }
+
+    public String property(String key) {
+        return properties.get(key);
+    }
+
+    public int port(String listener) {
+        return Integer.parseInt(properties.get("firehose.broker." + listener + "-port"));
+    }
+
+    public String tcpUrl() {
+        return "tcp://127.0.0.1:" + port("mqtt");
+    }
+
+    public String wsUrl() {
+        return "ws://127.0.0.1:" + port("ws") + "/mqtt";
+    }
+
+    public String sslUrl() {
+        return "ssl://localhost:" + port("tls");
+    }
+
+    public String wssUrl() {
+        return "wss://localhost:" + port("wss") + "/mqtt";
+    }
+
+    public String managementUrl() {
+        return "http://127.0.0.1:" + properties.get("camel.management.port");
+    }
+
+    static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
