@@ -1,0 +1,117 @@
+package broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import firehose.Clients;
+import firehose.FirehoseApp;
+import firehose.Subscriber;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** $SYS/broker/... like Mosquitto's, and the same figures plus health on the management port. */
+class SysAndObserveIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(15);
+
+    @TempDir
+    Path data;
+
+    @Test
+    void sys_clients_connected_is_readable_anonymously_and_follows_connections() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "1").start();
+             Subscriber sys = Subscriber.on(app.tcpUrl(), "$SYS/broker/clients/connected")) {
+            Subscriber.Received first = sys.next(WAIT);
+            assertTrue(first.retained(), "the first value is the retained one");
+            int before = Integer.parseInt(first.payload());
+
+            List<MqttClient> more = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                more.add(Clients.connect(app.wsUrl(), null, null));
+            }
+            int seen = before;
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (seen < before + 3 && System.nanoTime() < deadline) {
+                seen = Integer.parseInt(sys.next(WAIT).payload());
+            }
+            assertTrue(seen >= before + 3, "connected went from " + before + " to " + seen);
+            more.forEach(Clients::close);
+        }
+    }
+
+    @Test
+    void sys_tree_has_mosquitto_names_and_formats() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "1").start();
+             Subscriber sys = Subscriber.on(app.tcpUrl(), "$SYS/#")) {
+            java.util.Map<String, String> tree = new java.util.HashMap<>();
+            while (tree.size() < 7) {
+                Subscriber.Received r = sys.next(WAIT);
+                tree.put(r.topic(), r.payload());
+            }
+            assertTrue(tree.get("$SYS/broker/version").matches("firehose version \\S+ \\(ActiveMQ Artemis 2\\.55\\.0\\)"), tree.toString());
+            assertTrue(tree.get("$SYS/broker/uptime").matches("\\d+ seconds"), tree.toString());
+            for (String counter : List.of("clients/connected", "clients/total", "messages/received", "messages/sent", "messages/dropped")) {
+                assertTrue(tree.get("$SYS/broker/" + counter).matches("\\d+"), counter + " in " + tree);
+            }
+        }
+    }
+
+    @Test
+    void health_is_up_while_the_broker_accepts_and_down_when_it_does_not() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            HttpResponse<String> up = get(app, "/observe/health");
+            assertEquals(200, up.statusCode());
+            assertTrue(up.body().contains("\"UP\""), up.body());
+
+            app.broker().stop();
+            HttpResponse<String> down = get(app, "/observe/health");
+            assertEquals(503, down.statusCode(), down.body());
+            assertTrue(down.body().contains("DOWN"), down.body());
+            app.broker().start();
+            assertEquals(200, get(app, "/observe/health").statusCode());
+        }
+    }
+
+    @Test
+    void metrics_show_connections_and_message_counts_in_prometheus_format() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
+             Subscriber subscriber = Subscriber.on(app.tcpUrl(), "ansible/#")) {
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            for (int i = 0; i < 5; i++) {
+                Clients.publish(publisher, "ansible/metrics", "m" + i, 1, false);
+            }
+            for (int i = 0; i < 5; i++) {
+                subscriber.next(WAIT);
+            }
+            String metrics = get(app, "/observe/metrics").body();
+            assertTrue(value(metrics, "firehose_broker_connections") >= 3, metrics);
+            assertTrue(value(metrics, "firehose_broker_messages_received_total") >= 5, metrics);
+            assertTrue(value(metrics, "firehose_broker_messages_sent_total") >= 5, metrics);
+            assertTrue(metrics.contains("firehose_broker_messages_dropped_total"), metrics);
+            Clients.close(publisher);
+        }
+    }
+
+    private static double value(String metrics, String name) {
+        Matcher m = Pattern.compile("(?m)^" + name + "(?:\\{[^}]*})? (\\S+)$").matcher(metrics);
+        assertTrue(m.find(), name + " missing");
+        return Double.parseDouble(m.group(1));
+    }
+
+    private static HttpResponse<String> get(FirehoseApp app, String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(app.managementUrl() + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+}
