@@ -59,6 +59,9 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
         if (user == null) {
             return false;
         }
+        if (artemisInternal(address)) {
+            return false;
+        }
         return switch (type) {
             case SEND -> mayPublish(user, address);
             // subscribing, unsubscribing and the broker's own bookkeeping for subscriptions
@@ -67,6 +70,15 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
                  CREATE_NON_DURABLE_QUEUE, DELETE_NON_DURABLE_QUEUE, BROWSE, VIEW -> true;
             default -> false;
         };
+    }
+
+    /**
+     * Artemis keeps MQTT session state (client ids and their subscriptions) and retained messages under
+     * {@code $sys.mqtt.*}; a client subscribing to {@code $sys/#} would read other clients' sessions.
+     * The broker itself reaches them without these checks. ({@code $SYS/...}, upper case, is the public tree.)
+     */
+    static boolean artemisInternal(String address) {
+        return address.equals("$sys") || address.startsWith("$sys.");
     }
 
     private boolean mayPublish(String user, String address) {

@@ -5,7 +5,11 @@ import org.apache.camel.component.paho.PahoConstants;
 
 import publish.Topic;
 
-/** Publishes the broker's figures under {@code $SYS/broker/...}, retained, as Mosquitto does. */
+/**
+ * Publishes the broker's figures under {@code $SYS/broker/...} with Mosquitto's names and formats.
+ * Not retained, unlike Mosquitto: Artemis hands retained messages to new subscribers without its
+ * MQTT-4.7.2-1 filter, so a plain {@code #} subscriber would get the {@code $SYS} tree too.
+ */
 public class BrokerStatisticsRoutes extends RouteBuilder {
 
     @Override
@@ -18,7 +22,7 @@ public class BrokerStatisticsRoutes extends RouteBuilder {
                 .setBody(method("broker", "sysTopics"))
                 .split(simple("${body.entrySet()}"))
                     .setHeader(Topic.HEADER, simple("${body.key}"))
-                    .setHeader(PahoConstants.CAMEL_PAHO_MSG_RETAINED, constant(true))
+                    .setHeader(PahoConstants.CAMEL_PAHO_MSG_RETAINED, constant(false))
                     .setHeader(PahoConstants.CAMEL_PAHO_MSG_QOS, constant(0))
                     .setBody(simple("${body.value}"))
                     .to("direct:publish");

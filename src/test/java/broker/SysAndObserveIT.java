@@ -1,6 +1,7 @@
 package broker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
@@ -33,9 +34,7 @@ class SysAndObserveIT {
     void sys_clients_connected_is_readable_anonymously_and_follows_connections() throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "1").start();
              Subscriber sys = Subscriber.on(app.tcpUrl(), "$SYS/broker/clients/connected")) {
-            Subscriber.Received first = sys.next(WAIT);
-            assertTrue(first.retained(), "the first value is the retained one");
-            int before = Integer.parseInt(first.payload());
+            int before = Integer.parseInt(sys.next(WAIT).payload());
 
             List<MqttClient> more = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -65,6 +64,37 @@ class SysAndObserveIT {
             for (String counter : List.of("clients/connected", "clients/total", "messages/received", "messages/sent", "messages/dropped")) {
                 assertTrue(tree.get("$SYS/broker/" + counter).matches("\\d+"), counter + " in " + tree);
             }
+        }
+    }
+
+    @Test
+    void hash_subscribers_do_not_get_sys_topics() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "1").start();
+             Subscriber everything = Subscriber.on(app.tcpUrl(), "#");
+             Subscriber sys = Subscriber.on(app.tcpUrl(), "$SYS/#")) {
+            for (int i = 0; i < 14; i++) {
+                sys.next(WAIT); // two rounds of $SYS have gone out
+            }
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            Clients.publish(publisher, "ansible/marker", "m", 1, false);
+            Clients.close(publisher);
+            assertEquals("ansible/marker", everything.next(WAIT).topic(), "MQTT-4.7.2-1: '#' does not match $SYS");
+        }
+    }
+
+    @Test
+    void nobody_can_read_the_brokers_internal_session_store() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
+             Subscriber snoop = Subscriber.connect(app.tcpUrl(), Clients.id("snoop"), true)) {
+            int[] granted = snoop.client().subscribeWithResponse(new String[] {"$sys/#", "$sys/mqtt/sessions"}, new int[] {1, 1})
+                    .getGrantedQos();
+            assertEquals(128, granted[0], "$sys/# refused");
+            assertEquals(128, granted[1], "$sys/mqtt/sessions refused");
+            // a persistent session writes its state into $sys.mqtt.sessions
+            Subscriber.connect(app.tcpUrl(), Clients.id("victim"), false).subscribe("ansible/private-interest", 1).close();
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            Clients.close(publisher);
+            assertNull(snoop.poll(Duration.ofMillis(500)), "no session state leaks");
         }
     }
 
