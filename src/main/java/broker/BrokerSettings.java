@@ -42,7 +42,7 @@ public record BrokerSettings(
                 Secret.resolve(text(property, "firehose.broker.keystore-password", "")),
                 Path.of(text(property, "firehose.broker.data-dir", "data")),
                 (int) number(property, "firehose.broker.max-connections", 10_000),
-                (int) number(property, "firehose.broker.max-packet-size", 1 << 20),
+                (int) number(property, "firehose.broker.max-packet-size", 4 << 20),
                 number(property, "firehose.broker.subscriber-backlog", 10_000),
                 (int) number(property, "firehose.broker.session-expiry", 86_400),
                 Boolean.parseBoolean(text(property, "firehose.broker.persistence", "true")),

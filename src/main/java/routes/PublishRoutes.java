@@ -1,5 +1,6 @@
 package routes;
 
+import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.paho.PahoConstants;
 
@@ -13,6 +14,10 @@ public class PublishRoutes extends RouteBuilder {
 
     @Override
     public void configure() {
+        // the internal client reconnects by itself; give it the time to before an event counts as failed
+        errorHandler(defaultErrorHandler().maximumRedeliveries(5).redeliveryDelay(500).useExponentialBackOff()
+                .retryAttemptedLogLevel(LoggingLevel.WARN));
+
         from("direct:publish").routeId("publish")
                 .setHeader(PahoConstants.CAMEL_PAHO_OVERRIDE_TOPIC, header(Topic.HEADER))
                 .to("paho:firehose?qos={{firehose.publish.qos}}");

@@ -1,0 +1,36 @@
+package routes;
+
+import org.apache.camel.builder.RouteBuilder;
+
+import gerrit.GerritStreamConsumer;
+import publish.Topic;
+
+/**
+ * Gerrit {@code stream-events} → {@code <topic>/<project>/<event type>}, payload the line exactly as Gerrit sent it.
+ * A template: each {@code camel.route-template[<id>].template-id=gerrit} block in the properties is one server.
+ */
+public class GerritRoutes extends RouteBuilder {
+
+    @Override
+    public void configure() {
+        routeTemplate("gerrit")
+                .templateParameter("host")
+                .templateParameter("port", "29418")
+                .templateParameter("username")
+                .templateParameter("key-file")
+                .templateParameter("key-passphrase", "")
+                .templateParameter("known-hosts")
+                .templateParameter("topic", "gerrit")
+                .templateParameter("command", "gerrit stream-events")
+                .templateParameter("keepalive", "15")
+                .templateParameter("keepalive-max-missed", "3")
+                .templateParameter("max-backoff", "60")
+                .templateParameter("max-line-length", "4000000")
+                .from("gerrit-stream:{{host}}:{{port}}?username={{username}}&keyFile=RAW({{key-file}})"
+                        + "&keyPassphrase=RAW({{key-passphrase}})&knownHosts=RAW({{known-hosts}})&command=RAW({{command}})"
+                        + "&keepAlive={{keepalive}}&keepAliveMaxMissed={{keepalive-max-missed}}"
+                        + "&maxBackoff={{max-backoff}}&maxLineLength={{max-line-length}}")
+                .setHeader(Topic.HEADER, simple("${header." + GerritStreamConsumer.EVENT + ".topic('{{topic}}')}"))
+                .to("direct:publish");
+    }
+}
