@@ -12,6 +12,10 @@ public final class Firehose {
     public static void main(String[] args) throws Exception {
         Main main = new Main();
         main.configure().addConfiguration(FirehoseConfiguration.class);
+        // camel-main reads route template blocks only from properties files; let -D give them too
+        System.getProperties().stringPropertyNames().stream()
+                .filter(key -> key.startsWith("camel.route-template["))
+                .forEach(key -> main.addOverrideProperty(key, System.getProperty(key)));
         try {
             System.exit(main.run(args));
         } catch (Exception e) {

@@ -312,6 +312,7 @@ public class GerritStreamConsumer extends DefaultConsumer {
             published = counter("firehose.gerrit.events.published", "events handed to the broker");
             failed = counter("firehose.gerrit.events.failed", "events the broker did not take");
             reconnects = counter("firehose.gerrit.reconnects", "reconnect attempts after a drop or refusal");
+            List.of("not-json", "too-long", "truncated").forEach(this::skipped);
         }
 
         private Counter counter(String name, String description) {
@@ -319,9 +320,13 @@ public class GerritStreamConsumer extends DefaultConsumer {
         }
 
         void skip(String reason) {
-            skipped.computeIfAbsent(reason, r -> Counter.builder("firehose.gerrit.events.skipped")
+            skipped(reason).increment();
+        }
+
+        private Counter skipped(String reason) {
+            return skipped.computeIfAbsent(reason, r -> Counter.builder("firehose.gerrit.events.skipped")
                     .description("lines that are not events").tag("route", route).tag("server", server).tag("reason", r)
-                    .register(registry)).increment();
+                    .register(registry));
         }
 
         public long received() {

@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -158,7 +162,40 @@ class GerritIT {
             assertEquals(0, gerrit.opened());
             assertFalse(consumer(app).isConnected());
             assertTrue(consumer(app).state().toLowerCase().contains("auth"), consumer(app).state());
+
+            HttpResponse<String> health = get(app, "/observe/health");
+            assertEquals(503, health.statusCode(), "DOWN while disconnected");
+            assertTrue(health.body().contains("\"name\":\"gerrit-review\",\"status\":\"DOWN\""), health.body());
+            assertTrue(health.body().toLowerCase().contains("auth"), "with the reason: " + health.body());
+            assertEquals(200, get(app, "/observe/health/live").statusCode(), "Gerrit being away is no reason to restart Firehose");
         }
+    }
+
+    @Test
+    void health_is_up_and_metrics_count_events_per_server_while_connected() throws Exception {
+        try (FakeGerrit gerrit = new FakeGerrit();
+             FirehoseApp app = app("review", gerrit.port(), gerrit.writeKnownHosts(dir.resolve("known_hosts")), "id_ed25519", "gerrit").start();
+             Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#")) {
+            gerrit.awaitOpened(1, WAIT);
+            Await.until(WAIT, () -> consumer(app).isConnected(), () -> consumer(app).state());
+            gerrit.send("{\"type\":\"comment-added\",\"project\":\"m\"}");
+            gerrit.send("garbage");
+            gerrit.send("{\"type\":\"comment-added\",\"project\":\"m\"}");
+            subscriber.next(WAIT);
+            subscriber.next(WAIT);
+            assertEquals(200, get(app, "/observe/health").statusCode());
+            String metrics = get(app, "/observe/metrics").body();
+            String labels = "{route=\"review\",server=\"127.0.0.1:" + gerrit.port() + "\"}";
+            assertTrue(metrics.contains("firehose_gerrit_events_received_total" + labels + " 3.0"), metrics);
+            assertTrue(metrics.contains("firehose_gerrit_events_published_total" + labels + " 2.0"), metrics);
+            assertTrue(metrics.contains("firehose_gerrit_events_skipped_total{reason=\"not-json\",route=\"review\",server=\"127.0.0.1:"
+                    + gerrit.port() + "\"} 1.0"), metrics);
+        }
+    }
+
+    private static HttpResponse<String> get(FirehoseApp app, String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(app.managementUrl() + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
