@@ -23,6 +23,7 @@ public record BrokerSettings(
         long subscriberBacklog,
         int sessionExpirySeconds,
         boolean persistence,
+        boolean journalSync,
         List<Account> publishers,
         Account internal) {
 
@@ -46,6 +47,7 @@ public record BrokerSettings(
                 number(property, "firehose.broker.subscriber-backlog", 10_000),
                 (int) number(property, "firehose.broker.session-expiry", 86_400),
                 Boolean.parseBoolean(text(property, "firehose.broker.persistence", "true")),
+                Boolean.parseBoolean(text(property, "firehose.broker.journal-sync", "false")),
                 publishers,
                 internal);
     }

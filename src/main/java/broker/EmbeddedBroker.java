@@ -113,6 +113,8 @@ public final class EmbeddedBroker extends ServiceSupport {
         ConfigurationImpl config = new ConfigurationImpl();
         config.setName("firehose");
         config.setPersistenceEnabled(settings.persistence());
+        // false: a QoS 1 PUBACK waits for the journal write, not for the disk (an OS crash may lose the last moments)
+        config.setJournalSyncNonTransactional(settings.journalSync());
         config.setSecurityEnabled(true);
         config.setJMXManagementEnabled(false);
         config.setCriticalAnalyzerPolicy(CriticalAnalyzerPolicy.LOG);

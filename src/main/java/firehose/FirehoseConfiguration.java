@@ -13,6 +13,7 @@ import broker.BrokerSettings;
 import broker.EmbeddedBroker;
 import broker.Secret;
 import broker.TopicFilter;
+import publish.NoDelaySocketFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -57,6 +58,9 @@ public class FirehoseConfiguration implements CamelConfiguration {
         paho.setCleanSession(true);
         paho.setAutomaticReconnect(true);
         paho.setMaxInflight(1000);
+        if (paho.getBrokerUrl().startsWith("tcp:")) {
+            paho.setSocketFactory(new NoDelaySocketFactory());
+        }
     }
 
     /** Every key set in the properties files, the initial and override properties, or as -D system properties. */

@@ -91,6 +91,7 @@ public class GerritStreamConsumer extends DefaultConsumer {
         CoreModuleProperties.HEARTBEAT_NO_REPLY_MAX.set(client, endpoint.getKeepAliveMaxMissed());
         // a quiet stream is not an idle one: only missed keepalives end a session
         CoreModuleProperties.IDLE_TIMEOUT.set(client, Duration.ZERO);
+        CoreModuleProperties.TCP_NODELAY.set(client, true);
         client.start();
 
         stats = new Stats(getEndpoint().getCamelContext().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class),

@@ -19,6 +19,7 @@ import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
 import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
+import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.Environment;
 import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.SshServer;
@@ -32,7 +33,7 @@ import org.apache.sshd.server.command.Command;
 public final class FakeGerrit implements AutoCloseable {
 
     public static final String USER = "firehose";
-    static final Path KEYS = Path.of("src/test/resources/gerrit/keys");
+    public static final Path KEYS = Path.of("src/test/resources/gerrit/keys");
 
     private final SshServer sshd;
     private final PublicKey hostKey;
@@ -55,6 +56,7 @@ public final class FakeGerrit implements AutoCloseable {
         sshd = SshServer.setUpDefaultServer();
         sshd.setHost("127.0.0.1");
         sshd.setPort(0);
+        CoreModuleProperties.TCP_NODELAY.set(sshd, true); // as Gerrit's sshd.tcpNoDelay
         sshd.setKeyPairProvider(hostKeys);
         sshd.setPublickeyAuthenticator((user, key, session) ->
                 USER.equals(user) && authorized.stream().anyMatch(k -> KeyUtils.compareKeys(k, key)));
