@@ -85,7 +85,7 @@ public final class GerritLatency {
                 latencies[i] = now - timestamp(payload);
             }
         })) {
-            Thread.sleep(1000); // let the subscriptions settle
+            subs.awaitSubscribed(60);
             String pad = "x".repeat(PAYLOAD);
             long interval = TimeUnit.SECONDS.toNanos(1) / rate;
             long next = System.nanoTime();

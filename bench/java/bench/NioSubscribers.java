@@ -19,17 +19,21 @@ final class NioSubscribers implements AutoCloseable {
 
     private final Selector selector = Selector.open();
     private final List<SocketChannel> channels = new ArrayList<>();
+    private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
+
     private final Thread loop;
+    private final java.util.concurrent.CountDownLatch subscribed;
     private volatile boolean running = true;
 
     NioSubscribers(String host, int port, int count, String filter, ObjLongConsumer<ByteBuffer> onPayload) throws IOException {
+        subscribed = new java.util.concurrent.CountDownLatch(count);
         for (int i = 0; i < count; i++) {
             SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, port));
             channel.socket().setTcpNoDelay(true);
-            channel.write(ByteBuffer.wrap(connect("bench-" + ProcessHandle.current().pid() + "-" + i)));
+            channel.write(ByteBuffer.wrap(connect("bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet())));
             channel.write(ByteBuffer.wrap(subscribe(filter)));
             channel.configureBlocking(false);
-            channel.register(selector, SelectionKey.OP_READ, new Reader(onPayload));
+            channel.register(selector, SelectionKey.OP_READ, new Reader(onPayload, subscribed));
             channels.add(channel);
         }
         loop = new Thread(this::run, "nio-subscribers");
@@ -50,6 +54,13 @@ final class NioSubscribers implements AutoCloseable {
             if (running) {
                 throw new IllegalStateException(e);
             }
+        }
+    }
+
+    /** Waits for every SUBACK. */
+    void awaitSubscribed(long seconds) throws InterruptedException {
+        if (!subscribed.await(seconds, java.util.concurrent.TimeUnit.SECONDS)) {
+            throw new IllegalStateException(subscribed.getCount() + " subscriptions not acknowledged");
         }
     }
 
@@ -96,10 +107,12 @@ final class NioSubscribers implements AutoCloseable {
     /** Splits one connection's bytes into MQTT packets and hands PUBLISH payloads on. */
     private static final class Reader {
         private final ObjLongConsumer<ByteBuffer> onPayload;
+        private final java.util.concurrent.CountDownLatch subscribed;
         private ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
 
-        Reader(ObjLongConsumer<ByteBuffer> onPayload) {
+        Reader(ObjLongConsumer<ByteBuffer> onPayload, java.util.concurrent.CountDownLatch subscribed) {
             this.onPayload = onPayload;
+            this.subscribed = subscribed;
         }
 
         void read(SocketChannel channel, long now) throws IOException {
@@ -137,6 +150,9 @@ final class NioSubscribers implements AutoCloseable {
                     break;
                 }
                 int end = buffer.position() + length;
+                if ((type >> 4) == 9) {
+                    subscribed.countDown();
+                }
                 if ((type >> 4) == 3) {
                     int topicLength = buffer.getShort() & 0xffff;
                     buffer.position(buffer.position() + topicLength + (((type >> 1) & 3) > 0 ? 2 : 0));

@@ -40,9 +40,11 @@ import org.apache.sshd.core.CoreModuleProperties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import publish.Topic;
+
 /**
  * Keeps one SSH session to Gerrit running {@code stream-events} for as long as the route runs: each line becomes an
- * exchange (body: the line's exact bytes; header {@link #EVENT}: its {@link GerritEvent}). Drops of any kind end in a
+ * exchange (body: the line's exact bytes; header {@link #EVENT}: its {@link GerritEvent}; {@link Topic#HEADER}: its topic). Drops of any kind end in a
  * reconnect after an exponential, jittered delay; a dead peer is found by unanswered keepalives.
  */
 public class GerritStreamConsumer extends DefaultConsumer {
@@ -218,6 +220,7 @@ public class GerritStreamConsumer extends DefaultConsumer {
         Exchange exchange = createExchange(false);
         exchange.getMessage().setBody(line);
         exchange.getMessage().setHeader(EVENT, event);
+        exchange.getMessage().setHeader(Topic.HEADER, event.topic(endpoint.getTopic()));
         try {
             getProcessor().process(exchange);
         } catch (Exception e) {

@@ -21,6 +21,7 @@ public class GerritStreamEndpoint extends DefaultEndpoint {
     private String keyPassphrase;
     private String knownHosts;
     private String command = "gerrit stream-events";
+    private String topic = "gerrit";
     private int keepAlive = 15;
     private int keepAliveMaxMissed = 3;
     private int maxBackoff = 60;
@@ -111,6 +112,15 @@ public class GerritStreamEndpoint extends DefaultEndpoint {
     /** The remote command, e.g. {@code gerrit stream-events -s comment-added -s change-merged}. */
     public void setCommand(String command) {
         this.command = command;
+    }
+
+    public String getTopic() {
+        return topic;
+    }
+
+    /** Base topic: events get the {@code FirehoseTopic} header {@code <topic>/<project>/<event type>}. */
+    public void setTopic(String topic) {
+        this.topic = topic;
     }
 
     public Duration keepAliveInterval() {

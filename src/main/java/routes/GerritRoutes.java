@@ -2,9 +2,6 @@ package routes;
 
 import org.apache.camel.builder.RouteBuilder;
 
-import gerrit.GerritStreamConsumer;
-import publish.Topic;
-
 /**
  * Gerrit {@code stream-events} → {@code <topic>/<project>/<event type>}, payload the line exactly as Gerrit sent it.
  * A template: each {@code camel.route-template[<id>].template-id=gerrit} block in the properties is one server.
@@ -29,8 +26,8 @@ public class GerritRoutes extends RouteBuilder {
                 .from("gerrit-stream:{{host}}:{{port}}?username={{username}}&keyFile=RAW({{key-file}})"
                         + "&keyPassphrase=RAW({{key-passphrase}})&knownHosts=RAW({{known-hosts}})&command=RAW({{command}})"
                         + "&keepAlive={{keepalive}}&keepAliveMaxMissed={{keepalive-max-missed}}"
-                        + "&maxBackoff={{max-backoff}}&maxLineLength={{max-line-length}}")
-                .setHeader(Topic.HEADER, simple("${header." + GerritStreamConsumer.EVENT + ".topic('{{topic}}')}"))
-                .to("direct:publish");
+                        + "&maxBackoff={{max-backoff}}&maxLineLength={{max-line-length}}&topic=RAW({{topic}})")
+                // Gerrit does not replay its stream, so waiting for each PUBACK would only slow it down
+                .to("direct:publish-pipelined");
     }
 }

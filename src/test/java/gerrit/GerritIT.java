@@ -88,7 +88,9 @@ class GerritIT {
             }
             for (String line : lines) {
                 Subscriber.Received received = subscriber.next(WAIT);
-                assertEquals(expectedTopic("gerrit", line), received.topic());
+                assertEquals(expectedTopic("gerrit", line), received.topic(), () -> "streams opened " + gerrit.opened()
+                        + ", received " + consumer(app).stats().received() + ", published " + consumer(app).stats().published()
+                        + ", reconnects " + consumer(app).stats().reconnects());
                 assertEquals(line, received.payload(), "payload byte-identical");
                 assertEquals(1, received.qos());
             }
