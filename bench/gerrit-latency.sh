@@ -7,4 +7,4 @@ mvn -q -B test-compile dependency:build-classpath -Dmdep.outputFile=target/bench
 cp="target/classes:target/test-classes:$(cat target/bench-classpath.txt)"
 mkdir -p target/bench-classes
 javac -d target/bench-classes -cp "$cp" bench/java/bench/*.java
-exec java -Xss512k -cp "target/bench-classes:$cp" bench.GerritLatency "$@"
+exec java -Xss512k ${BENCH_JAVA_OPTS:-} -cp "target/bench-classes:$cp" bench.GerritLatency "$@"

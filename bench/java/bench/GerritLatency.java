@@ -49,7 +49,8 @@ public final class GerritLatency {
                 run(null, app, 10, 1000, 5, "ansible/#", line -> warm.publish("ansible/warm", new MqttMessage(line.getBytes(StandardCharsets.UTF_8))));
                 warm.disconnect().waitForCompletion();
                 warm.close();
-                System.out.printf("%-30s %8s %10s %9s %9s %9s %9s%n", "scenario", "events", "deliveries", "lost", "p50 ms", "p99 ms", "max ms");
+                System.out.printf("%-30s %8s %10s %9s %9s %9s %9s %12s%n", "scenario", "events", "deliveries", "lost", "p50 ms", "p99 ms",
+                        "max ms", "send p99 ms");
                 for (int i = 0; i + 2 < plan.length; i += 3) {
                     int subscribers = plan[i];
                     int rate = plan[i + 1];
@@ -77,6 +78,7 @@ public final class GerritLatency {
 
     private static void run(String label, FirehoseApp app, int subscribers, int rate, int seconds, String filter, Sender sender) throws Exception {
         int events = rate * seconds;
+        long[] sends = new long[events];
         long[] latencies = new long[events * subscribers];
         AtomicInteger count = new AtomicInteger();
         try (NioSubscribers subs = new NioSubscribers("127.0.0.1", app.port("mqtt"), subscribers, filter, (payload, now) -> {
@@ -91,8 +93,10 @@ public final class GerritLatency {
             long next = System.nanoTime();
             for (int e = 0; e < events; e++) {
                 LockSupport.parkNanos(next - System.nanoTime());
-                String head = "{\"type\":\"comment-added\",\"project\":\"bench/p\",\"ts\":" + System.nanoTime() + ",\"pad\":\"";
+                long start = System.nanoTime();
+                String head = "{\"type\":\"comment-added\",\"project\":\"bench/p\",\"ts\":" + start + ",\"pad\":\"";
                 sender.send(head + pad.substring(0, PAYLOAD - head.length() - 2) + "\"}");
+                sends[e] = System.nanoTime() - start;
                 next += interval;
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -106,8 +110,9 @@ public final class GerritLatency {
         int n = Math.min(count.get(), latencies.length);
         long[] got = Arrays.copyOf(latencies, n);
         Arrays.sort(got);
-        System.out.printf(Locale.ROOT, "%-30s %8d %10d %9d %9.2f %9.2f %9.2f%n", label, events, n, (long) events * subscribers - n,
-                ms(got, 0.50), ms(got, 0.99), n == 0 ? 0 : got[n - 1] / 1e6);
+        Arrays.sort(sends);
+        System.out.printf(Locale.ROOT, "%-30s %8d %10d %9d %9.2f %9.2f %9.2f %12.2f%n", label, events, n, (long) events * subscribers - n,
+                ms(got, 0.50), ms(got, 0.99), n == 0 ? 0 : got[n - 1] / 1e6, ms(sends, 0.99));
     }
 
     private static double ms(long[] sorted, double quantile) {
