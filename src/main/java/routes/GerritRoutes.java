@@ -27,7 +27,7 @@ public class GerritRoutes extends RouteBuilder {
                         + "&keyPassphrase=RAW({{key-passphrase}})&knownHosts=RAW({{known-hosts}})&command=RAW({{command}})"
                         + "&keepAlive={{keepalive}}&keepAliveMaxMissed={{keepalive-max-missed}}"
                         + "&maxBackoff={{max-backoff}}&maxLineLength={{max-line-length}}&topic=RAW({{topic}})")
-                // Gerrit does not replay its stream, so waiting for each PUBACK would only slow it down
-                .to("direct:publish-pipelined");
+                // one PUBACK per event keeps events in order (see README: why not pipelined)
+                .to("direct:publish");
     }
 }

@@ -34,4 +34,21 @@ class PublishRouteIT {
             assertEquals("gerrit/c%2B%2B%231/x", subscriber.next(Duration.ofSeconds(10)).topic());
         }
     }
+
+    @Test
+    void events_to_many_new_topics_arrive_in_the_order_they_were_sent() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
+             Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#");
+             Subscriber persistent = Subscriber.connect(app.tcpUrl(), firehose.Clients.id("durable"), false).subscribe("gerrit/#", 1)) {
+            ProducerTemplate producer = app.context().createProducerTemplate();
+            for (int i = 0; i < 300; i++) {
+                // every event a topic never seen before: each creates and stores an address in the broker
+                producer.sendBodyAndHeader("direct:publish", "{\"n\":" + i + "}", Topic.HEADER, Topic.of("gerrit", "project" + i, "t"));
+            }
+            for (int i = 0; i < 300; i++) {
+                assertEquals("{\"n\":" + i + "}", subscriber.next(Duration.ofSeconds(10)).payload(), "clean session, event " + i);
+                assertEquals("{\"n\":" + i + "}", persistent.next(Duration.ofSeconds(10)).payload(), "persistent session, event " + i);
+            }
+        }
+    }
 }
