@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -101,16 +98,16 @@ class SysAndObserveIT {
     @Test
     void health_is_up_while_the_broker_accepts_and_down_when_it_does_not() throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
-            HttpResponse<String> up = get(app, "/observe/health");
+            HttpResponse<String> up = app.http("/observe/health");
             assertEquals(200, up.statusCode());
             assertTrue(up.body().contains("\"UP\""), up.body());
 
             app.broker().stop();
-            HttpResponse<String> down = get(app, "/observe/health");
+            HttpResponse<String> down = app.http("/observe/health");
             assertEquals(503, down.statusCode(), down.body());
             assertTrue(down.body().contains("DOWN"), down.body());
             app.broker().start();
-            assertEquals(200, get(app, "/observe/health").statusCode());
+            assertEquals(200, app.http("/observe/health").statusCode());
         }
     }
 
@@ -125,7 +122,7 @@ class SysAndObserveIT {
             for (int i = 0; i < 5; i++) {
                 subscriber.next(WAIT);
             }
-            String metrics = get(app, "/observe/metrics").body();
+            String metrics = app.http("/observe/metrics").body();
             assertTrue(value(metrics, "firehose_broker_connections") >= 3, metrics);
             assertTrue(value(metrics, "firehose_broker_messages_received_total") >= 5, metrics);
             assertTrue(value(metrics, "firehose_broker_messages_sent_total") >= 5, metrics);
@@ -140,8 +137,4 @@ class SysAndObserveIT {
         return Double.parseDouble(m.group(1));
     }
 
-    private static HttpResponse<String> get(FirehoseApp app, String path) throws Exception {
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(HttpRequest.newBuilder(URI.create(app.managementUrl() + path))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    }
 }

@@ -3,7 +3,12 @@ package firehose;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -113,6 +118,13 @@ public final class FirehoseApp implements AutoCloseable {
 
     public String managementUrl() {
         return "http://127.0.0.1:" + properties.get("camel.management.port");
+    }
+
+    /** GET on the management port (health, metrics). */
+    public HttpResponse<String> http(String path) throws IOException, InterruptedException {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
+                HttpRequest.newBuilder(URI.create(managementUrl() + path)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static int freePort() {

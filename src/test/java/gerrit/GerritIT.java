@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -171,11 +168,11 @@ class GerritIT {
             assertFalse(consumer(app).isConnected());
             assertTrue(consumer(app).state().toLowerCase().contains("auth"), consumer(app).state());
 
-            HttpResponse<String> health = get(app, "/observe/health");
+            HttpResponse<String> health = app.http("/observe/health");
             assertEquals(503, health.statusCode(), "DOWN while disconnected");
             assertTrue(health.body().contains("\"name\":\"gerrit-review\",\"status\":\"DOWN\""), health.body());
             assertTrue(health.body().toLowerCase().contains("auth"), "with the reason: " + health.body());
-            assertEquals(200, get(app, "/observe/health/live").statusCode(), "Gerrit being away is no reason to restart Firehose");
+            assertEquals(200, app.http("/observe/health/live").statusCode(), "Gerrit being away is no reason to restart Firehose");
         }
     }
 
@@ -191,19 +188,14 @@ class GerritIT {
             gerrit.send("{\"type\":\"comment-added\",\"project\":\"m\"}");
             subscriber.next(WAIT);
             subscriber.next(WAIT);
-            assertEquals(200, get(app, "/observe/health").statusCode());
-            String metrics = get(app, "/observe/metrics").body();
+            assertEquals(200, app.http("/observe/health").statusCode());
+            String metrics = app.http("/observe/metrics").body();
             String labels = "{route=\"review\",server=\"127.0.0.1:" + gerrit.port() + "\"}";
             assertTrue(metrics.contains("firehose_gerrit_events_received_total" + labels + " 3.0"), metrics);
             assertTrue(metrics.contains("firehose_gerrit_events_published_total" + labels + " 2.0"), metrics);
             assertTrue(metrics.contains("firehose_gerrit_events_skipped_total{reason=\"not-json\",route=\"review\",server=\"127.0.0.1:"
                     + gerrit.port() + "\"} 1.0"), metrics);
         }
-    }
-
-    private static HttpResponse<String> get(FirehoseApp app, String path) throws Exception {
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(HttpRequest.newBuilder(URI.create(app.managementUrl() + path))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

@@ -188,7 +188,7 @@ class LaunchpadIT {
             Await.until(WAIT, () -> folder("firehose-set-aside") != null && folder("firehose-set-aside").getMessageCount() == 2,
                     () -> "two mails set aside");
             assertNull(subscriber.poll(Duration.ofMillis(500)));
-            String metrics = get(app.managementUrl() + "/observe/metrics");
+            String metrics = app.http("/observe/metrics").body();
             assertTrue(metrics.matches("(?s).*firehose_launchpad_mails_total\\{outcome=\"private\",[^}]*} 1\\.0.*"), metrics);
             assertTrue(metrics.matches("(?s).*firehose_launchpad_mails_total\\{outcome=\"not-launchpad\",[^}]*} 1\\.0.*"), metrics);
             assertTrue(metrics.matches("(?s).*firehose_launchpad_mails_total\\{outcome=\"published\",[^}]*} 1\\.0.*"), metrics);
@@ -323,15 +323,10 @@ class LaunchpadIT {
 
     private static String health(FirehoseApp app) {
         try {
-            return get(app.managementUrl() + "/observe/health");
+            return app.http("/observe/health").body();
         } catch (Exception e) {
             return e.toString();
         }
-    }
-
-    private static String get(String url) throws Exception {
-        return java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private static int freePort() {
