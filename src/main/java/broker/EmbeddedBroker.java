@@ -125,6 +125,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.setLargeMessagesDirectory(data.resolve("large-messages").toString());
         config.setNodeManagerLockDirectory(data.toString());
         config.registerBrokerPlugin(statistics);
+        config.registerBrokerPlugin(new UnstoredTopicAddresses());
 
         // A stalled subscriber keeps only its newest messages: each subscription is a ring queue.
         config.addAddressSetting("#", new AddressSettings()

@@ -60,6 +60,26 @@ class PersistentSessionIT {
     }
 
     @Test
+    void persistent_subscription_to_an_exact_topic_survives_a_restart() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            String id = Clients.id("exact");
+            Subscriber.connect(app.tcpUrl(), id, false).subscribe("ansible/exact/topic", 1).close();
+            MqttClient publisher = publisher(app);
+            Clients.publish(publisher, "ansible/exact/topic", "before", 1, false);
+            Clients.close(publisher);
+            app.close();
+            app.start();
+            publisher = publisher(app);
+            Clients.publish(publisher, "ansible/exact/topic", "after", 1, false);
+            Clients.close(publisher);
+            try (Subscriber back = Subscriber.connect(app.tcpUrl(), id, false)) {
+                assertEquals("before", back.next(WAIT).payload());
+                assertEquals("after", back.next(WAIT).payload());
+            }
+        }
+    }
+
+    @Test
     void abandoned_persistent_session_of_an_anonymous_client_expires() throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data)
                 .set("firehose.broker.sys-interval", "0")

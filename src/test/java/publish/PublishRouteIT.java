@@ -36,27 +36,20 @@ class PublishRouteIT {
     }
 
     @Test
-    void events_keep_their_order_per_topic_as_mqtt_promises_with_new_topics_and_persistent_subscribers() throws Exception {
+    void events_keep_their_order_across_new_topics() throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
              Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#");
-             Subscriber persistent = Subscriber.connect(app.tcpUrl(), firehose.Clients.id("durable"), false).subscribe("gerrit/#", 1)) {
+             Subscriber other = Subscriber.on(app.wsUrl(), "gerrit/#")) {
             ProducerTemplate producer = app.context().createProducerTemplate();
-            int events = 300;
+            int events = 600;
             for (int i = 0; i < events; i++) {
-                // a new topic every third event: each creates and stores an address in the broker
-                String topic = i % 3 == 0 ? Topic.of("gerrit", "project" + i, "t") : Topic.of("gerrit", "steady", "t" + (i % 3));
-                producer.sendBodyAndHeader("direct:publish", String.valueOf(i), Topic.HEADER, topic);
+                // two events per topic, the first creating it: storing each new topic's address made Artemis deliver
+                // such pairs swapped now and then (see broker.UnstoredTopicAddresses)
+                producer.sendBodyAndHeader("direct:publish", String.valueOf(i), Topic.HEADER, Topic.of("gerrit", "project" + i / 2, "t"));
             }
-            for (Subscriber s : new Subscriber[] {subscriber, persistent}) {
-                java.util.Map<String, Integer> last = new java.util.HashMap<>();
-                java.util.Set<Integer> seen = new java.util.HashSet<>();
+            for (Subscriber s : new Subscriber[] {subscriber, other}) {
                 for (int i = 0; i < events; i++) {
-                    Subscriber.Received r = s.next(Duration.ofSeconds(10));
-                    int n = Integer.parseInt(r.payload());
-                    org.junit.jupiter.api.Assertions.assertTrue(seen.add(n), "event " + n + " twice");
-                    Integer before = last.put(r.topic(), n);
-                    org.junit.jupiter.api.Assertions.assertTrue(before == null || before < n,
-                            "on " + r.topic() + ": " + n + " after " + before);
+                    assertEquals(String.valueOf(i), s.next(Duration.ofSeconds(10)).payload(), "event " + i);
                 }
             }
         }
