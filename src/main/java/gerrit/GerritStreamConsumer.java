@@ -70,6 +70,7 @@ public class GerritStreamConsumer extends DefaultConsumer {
     private volatile ClientSession session;
     private volatile boolean connected;
     private volatile String state = "not connected yet";
+    private volatile LineSplitter splitter;
     private HealthCheck health;
 
     GerritStreamConsumer(GerritStreamEndpoint endpoint, Processor processor) {
@@ -158,6 +159,12 @@ public class GerritStreamConsumer extends DefaultConsumer {
         return stats;
     }
 
+    /** True while part of a line has arrived and its end has not. */
+    boolean holdingPartialLine() {
+        LineSplitter current = splitter;
+        return current != null && current.midLine();
+    }
+
     private void streamForever() {
         Backoff backoff = new Backoff(FIRST_RETRY, Duration.ofSeconds(endpoint.getMaxBackoff()), ThreadLocalRandom.current());
         while (isRunAllowed() && !isStoppingOrStopped()) {
@@ -193,6 +200,7 @@ public class GerritStreamConsumer extends DefaultConsumer {
                 sawEvents.set(true);
                 handle(line);
             });
+            splitter = lines;
             try (ChannelExec channel = ssh.createExecChannel(endpoint.getCommand())) {
                 channel.setOut(lines);
                 channel.setErr(stderr);

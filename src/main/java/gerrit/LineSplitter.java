@@ -16,7 +16,7 @@ final class LineSplitter extends OutputStream {
     private final int maxLength;
     private final Consumer<byte[]> onLine;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-    private boolean overlong;
+    private volatile boolean overlong;
 
     LineSplitter(int maxLength, Consumer<byte[]> onLine) {
         this.maxLength = maxLength;

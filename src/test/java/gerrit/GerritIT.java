@@ -256,6 +256,7 @@ class GerritIT {
             assertEquals("gerrit/big/patchset-created", second.topic());
             assertEquals(huge, second.payload());
 
+            Await.until(WAIT, () -> consumer(app).holdingPartialLine(), () -> "the half line did not arrive");
             gerrit.dropConnections(); // in the middle of the half line
             gerrit.awaitOpened(2, WAIT);
             gerrit.send("{\"type\":\"comment-added\",\"project\":\"after\"}");
