@@ -13,7 +13,11 @@ import broker.BrokerSettings;
 import broker.EmbeddedBroker;
 import broker.Secret;
 import broker.TopicFilter;
+import org.apache.camel.support.service.ServiceSupport;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import publish.NoDelaySocketFactory;
+import publish.PipelinedMqttClient;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -51,8 +55,34 @@ public class FirehoseConfiguration implements CamelConfiguration {
             new BrokerMetrics(broker).bindTo(metrics);
         }
 
-        // each event's exchange completes after its PUBACK: the broker has taken it, in order
+        // paho: confirms each event (the exchange completes after the PUBACK)
         configureInternalClient(context.getComponent("paho", PahoComponent.class).getConfiguration(), settings, internal);
+        // paho-pipelined: for stream sources, events go out in order without waiting for each PUBACK
+        PahoComponent pipelined = new PahoComponent();
+        configureInternalClient(pipelined.getConfiguration(), settings, internal);
+        PahoConfiguration conf = pipelined.getConfiguration();
+        PipelinedMqttClient client = new PipelinedMqttClient(conf.getBrokerUrl(), "firehose-pipelined-" + Secret.random().substring(0, 8),
+                new MemoryPersistence(), conf.getMaxInflight());
+        MqttConnectOptions options = new MqttConnectOptions();
+        options.setUserName(conf.getUserName());
+        options.setPassword(conf.getPassword().toCharArray());
+        options.setAutomaticReconnect(true);
+        options.setMaxReconnectDelay(conf.getMaxReconnectDelay());
+        options.setMaxInflight(conf.getMaxInflight());
+        options.setSocketFactory(conf.getSocketFactory());
+        options.setCleanSession(false); // unacknowledged events are sent again after a reconnect
+        client.connect(options);
+        pipelined.setClient(client);
+        context.addComponent("paho-pipelined", pipelined);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() throws Exception {
+                if (client.isConnected()) {
+                    client.disconnect(5000); // waits for the events still in flight
+                }
+                client.close();
+            }
+        }, true, true);
     }
 
     private static void configureInternalClient(PahoConfiguration paho, BrokerSettings settings, Account internal) {

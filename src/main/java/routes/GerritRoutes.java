@@ -27,7 +27,7 @@ public class GerritRoutes extends RouteBuilder {
                         + "&keyPassphrase=RAW({{key-passphrase}})&knownHosts=RAW({{known-hosts}})&command=RAW({{command}})"
                         + "&keepAlive={{keepalive}}&keepAliveMaxMissed={{keepalive-max-missed}}"
                         + "&maxBackoff={{max-backoff}}&maxLineLength={{max-line-length}}&topic=RAW({{topic}})")
-                // one PUBACK per event keeps events in order (see README: why not pipelined)
-                .to("direct:publish");
+                // Gerrit does not replay its stream: publish in order without waiting for each PUBACK
+                .to("direct:publish-pipelined");
     }
 }

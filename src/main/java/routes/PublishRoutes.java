@@ -23,5 +23,10 @@ public class PublishRoutes extends RouteBuilder {
         from("direct:publish").routeId("publish")
                 .setHeader(PahoConstants.CAMEL_PAHO_OVERRIDE_TOPIC, header(Topic.HEADER))
                 .to("paho:firehose?qos={{firehose.publish.qos}}");
+
+        // for stream sources that cannot replay their input anyway: in order, without waiting for each PUBACK
+        from("direct:publish-pipelined").routeId("publish-pipelined")
+                .setHeader(PahoConstants.CAMEL_PAHO_OVERRIDE_TOPIC, header(Topic.HEADER))
+                .to("paho-pipelined:firehose?qos={{firehose.publish.qos}}");
     }
 }

@@ -9,6 +9,8 @@ import firehose.FirehoseApp;
 import firehose.Subscriber;
 import org.apache.camel.ProducerTemplate;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The publishing step every source shares: direct:publish with a topic header, QoS 1, the internal account. */
@@ -35,8 +37,9 @@ class PublishRouteIT {
         }
     }
 
-    @Test
-    void events_keep_their_order_across_new_topics() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"direct:publish", "direct:publish-pipelined"})
+    void events_keep_their_order_across_new_topics(String path) throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
              Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#");
              Subscriber other = Subscriber.on(app.wsUrl(), "gerrit/#")) {
@@ -45,7 +48,7 @@ class PublishRouteIT {
             for (int i = 0; i < events; i++) {
                 // two events per topic, the first creating it: storing each new topic's address made Artemis deliver
                 // such pairs swapped now and then (see broker.UnstoredTopicAddresses)
-                producer.sendBodyAndHeader("direct:publish", String.valueOf(i), Topic.HEADER, Topic.of("gerrit", "project" + i / 2, "t"));
+                producer.sendBodyAndHeader(path, String.valueOf(i), Topic.HEADER, Topic.of("gerrit", "project" + i / 2, "t"));
             }
             for (Subscriber s : new Subscriber[] {subscriber, other}) {
                 for (int i = 0; i < events; i++) {
