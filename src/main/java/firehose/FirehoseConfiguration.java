@@ -58,6 +58,10 @@ public class FirehoseConfiguration implements CamelConfiguration {
         // paho: confirms each event (the exchange completes after the PUBACK)
         configureInternalClient(context.getComponent("paho", PahoComponent.class).getConfiguration(), settings, internal);
         // paho-pipelined: for stream sources, events go out in order without waiting for each PUBACK
+        context.addComponent("paho-pipelined", pipelinedComponent(context, settings, internal));
+    }
+
+    private static PahoComponent pipelinedComponent(CamelContext context, BrokerSettings settings, Account internal) throws Exception {
         PahoComponent pipelined = new PahoComponent();
         configureInternalClient(pipelined.getConfiguration(), settings, internal);
         PahoConfiguration conf = pipelined.getConfiguration();
@@ -73,7 +77,6 @@ public class FirehoseConfiguration implements CamelConfiguration {
         options.setCleanSession(false); // unacknowledged events are sent again after a reconnect
         client.connect(options);
         pipelined.setClient(client);
-        context.addComponent("paho-pipelined", pipelined);
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() throws Exception {
@@ -83,6 +86,7 @@ public class FirehoseConfiguration implements CamelConfiguration {
                 client.close();
             }
         }, true, true);
+        return pipelined;
     }
 
     private static void configureInternalClient(PahoConfiguration paho, BrokerSettings settings, Account internal) {
