@@ -18,6 +18,7 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import publish.NoDelaySocketFactory;
 import publish.PipelinedMqttClient;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -58,10 +59,11 @@ public class FirehoseConfiguration implements CamelConfiguration {
         // paho: confirms each event (the exchange completes after the PUBACK)
         configureInternalClient(context.getComponent("paho", PahoComponent.class).getConfiguration(), settings, internal);
         // paho-pipelined: for stream sources, events go out in order without waiting for each PUBACK
-        context.addComponent("paho-pipelined", pipelinedComponent(context, settings, internal));
+        context.addComponent("paho-pipelined", pipelinedComponent(context, settings, internal, metrics));
     }
 
-    private static PahoComponent pipelinedComponent(CamelContext context, BrokerSettings settings, Account internal) throws Exception {
+    private static PahoComponent pipelinedComponent(CamelContext context, BrokerSettings settings, Account internal,
+                                                    MeterRegistry metrics) throws Exception {
         PahoComponent pipelined = new PahoComponent();
         configureInternalClient(pipelined.getConfiguration(), settings, internal);
         PahoConfiguration conf = pipelined.getConfiguration();
@@ -77,6 +79,11 @@ public class FirehoseConfiguration implements CamelConfiguration {
         options.setCleanSession(false); // unacknowledged events are sent again after a reconnect
         client.connect(options);
         pipelined.setClient(client);
+        if (metrics != null) {
+            // a pipelined event the broker refuses fails after its exchange completed: counted here, not by the source
+            FunctionCounter.builder("firehose.publish.pipelined.failed", client, PipelinedMqttClient::failed)
+                    .description("pipelined events the broker did not acknowledge").register(metrics);
+        }
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() throws Exception {

@@ -198,6 +198,7 @@ class GerritIT {
             assertTrue(metrics.contains("firehose_gerrit_events_published_total" + labels + " 2.0"), metrics);
             assertTrue(metrics.contains("firehose_gerrit_events_skipped_total{reason=\"not-json\",route=\"review\",server=\"127.0.0.1:"
                     + gerrit.port() + "\"} 1.0"), metrics);
+            assertTrue(metrics.contains("firehose_publish_pipelined_failed_total 0.0"), metrics);
         }
     }
 
