@@ -342,7 +342,7 @@ public class GerritStreamConsumer extends DefaultConsumer {
             this.server = server;
             received = counter("firehose.gerrit.events.received", "event lines read");
             published = counter("firehose.gerrit.events.published", "events handed to the broker");
-            failed = counter("firehose.gerrit.events.failed", "events the broker did not take");
+            failed = counter("firehose.gerrit.events.failed", "events that could not be handed to the broker");
             reconnects = counter("firehose.gerrit.reconnects", "reconnect attempts after a drop or refusal");
             List.of("not-json", "too-long", "truncated").forEach(this::skipped);
         }
