@@ -51,6 +51,8 @@ public final class FirehoseApp implements AutoCloseable {
             set("firehose.broker.keystore-password", TestTls.PASSWORD);
             set("camel.management.port", String.valueOf(freePort()));
             set("camel.management.host", "127.0.0.1");
+            set("camel.server.port", String.valueOf(freePort()));
+            set("camel.server.host", "127.0.0.1");
             set("firehose.publisher[" + PUBLISHER + "].password", PUBLISHER_PASSWORD);
             set("firehose.publisher[" + PUBLISHER + "].topics", "ansible/#");
         }
@@ -127,7 +129,12 @@ public final class FirehoseApp implements AutoCloseable {
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    static int freePort() {
+    /** The HTTP server's base URL (subunit uploads). */
+    public String httpUrl() {
+        return "http://127.0.0.1:" + properties.get("camel.server.port");
+    }
+
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             socket.setReuseAddress(true);
             return socket.getLocalPort();

@@ -1,0 +1,155 @@
+package routes;
+
+import java.io.File;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.model.ProcessorDefinition;
+import org.apache.camel.model.RouteDefinition;
+import org.apache.camel.spi.IdempotentRepository;
+import org.apache.camel.support.processor.idempotent.FileIdempotentRepository;
+
+import publish.Topic;
+import subunit.SubunitEvent;
+import subunit.SubunitFormatException;
+import subunit.SubunitInbox;
+import subunit.SubunitJobs;
+import subunit.SubunitResults;
+import subunit.Worker;
+
+/**
+ * Subunit v2 test results → {@code <topic>/<worker>/<project>/<build_change>} (SPEC §3.3), from three inputs: the
+ * inbox directory, {@code POST /subunit} (the stream, metadata in the query) and {@code POST /subunit/jobs} (a JSON
+ * job whose {@code source_url} is fetched). All three go through {@code direct:subunit}.
+ */
+public class SubunitRoutes extends RouteBuilder {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public void configure() throws Exception {
+        IdempotentRepository ledger = FileIdempotentRepository.fileIdempotentRepository(
+                new File(setting("firehose.subunit.ledger")), 100_000, 64L * 1024 * 1024);
+        getContext().addService(ledger, true, true);
+        SubunitResults results = new SubunitResults(setting("firehose.subunit.topic"), Worker.name(setting("firehose.subunit.worker")),
+                Integer.parseInt(setting("firehose.subunit.max-failures")), ledger,
+                getContext().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class));
+        bindToRegistry("subunitResults", results);
+
+        // errors go back to the input's route, which answers them its own way (HTTP status, error folder)
+        from("direct:subunit").routeId("subunit").errorHandler(noErrorHandler())
+                .bean(results, "summarize")
+                .choice()
+                    .when(exchangeProperty(SubunitResults.DUPLICATE).isEqualTo(true))
+                        .bean(results, "duplicate")
+                    .otherwise()
+                        .to("direct:publish")
+                        .bean(results, "published")
+                .end();
+
+        String inbox = setting("firehose.subunit.inbox");
+        if (!inbox.isEmpty()) {
+            SubunitInbox folders = new SubunitInbox(Path.of(setting("firehose.subunit.done")), Path.of(setting("firehose.subunit.error")));
+            // noop: the route moves each file itself once published (or rejected); one the broker refused stays and is retried
+            from("file:" + Path.of(inbox).toAbsolutePath() + "?include=.*\\.subunit(\\.gz)?&noop=true&idempotent=false"
+                    + "&autoCreate=true&readLock=changed&readLockCheckInterval=200&readLockMinAge=200&delay=500&sortBy=file:modified")
+                    .routeId("subunit-inbox")
+                    .onException(SubunitFormatException.class).handled(true)
+                        .process(exchange -> results.rejected(exchange, caught(exchange)))
+                        .bean(folders, "reject")
+                    .end()
+                    .bean(folders, "open")
+                    .to("direct:subunit")
+                    .bean(folders, "done");
+        }
+
+        httpInput(from("platform-http:/subunit?httpMethodRestrict=POST&useStreaming=true").routeId("subunit-upload"), results)
+                .process(SubunitRoutes::uploadMetadata)
+                .to("direct:subunit")
+                .process(SubunitRoutes::answer);
+
+        SubunitJobs jobs = new SubunitJobs(Duration.ofSeconds(Long.parseLong(setting("firehose.subunit.fetch-timeout"))));
+        httpInput(from("platform-http:/subunit/jobs?httpMethodRestrict=POST").routeId("subunit-jobs"), results)
+                .bean(jobs, "fetch")
+                .to("direct:subunit")
+                .process(SubunitRoutes::answer);
+    }
+
+    /** How the HTTP inputs answer errors: the reason, with 400 (bad request), 422 (bad stream), 502 (fetch) or 503. */
+    private static ProcessorDefinition<?> httpInput(RouteDefinition route, SubunitResults results) {
+        return route.streamCache("false") // stream caching would hold the whole upload in memory
+                .onException(IllegalArgumentException.class).handled(true)
+                    .process(exchange -> results.rejected(exchange, caught(exchange))).process(error(400))
+                .end()
+                .onException(SubunitFormatException.class).handled(true)
+                    .process(exchange -> results.rejected(exchange, caught(exchange))).process(error(422))
+                .end()
+                .onException(SubunitJobs.FetchException.class).handled(true)
+                    .process(exchange -> results.rejected(exchange, caught(exchange))).process(error(502))
+                .end()
+                .onException(Exception.class).handled(true)
+                    .process(error(503))
+                .end();
+    }
+
+    private static void uploadMetadata(Exchange exchange) {
+        Map<String, String> parameters = new LinkedHashMap<>();
+        String query = exchange.getMessage().getHeader(Exchange.HTTP_QUERY, String.class);
+        if (query != null && !query.isEmpty()) {
+            for (String pair : query.split("&")) {
+                int eq = pair.indexOf('=');
+                String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                if (!name.isEmpty()) {
+                    parameters.put(name, value);
+                }
+            }
+        }
+        exchange.setProperty(SubunitResults.METADATA, SubunitEvent.metadata(parameters));
+        Object from = exchange.getMessage().getHeader("CamelVertxPlatformHttpRemoteAddress");
+        exchange.setProperty(SubunitResults.INPUT, "upload" + (from == null ? "" : " from " + from));
+    }
+
+    /** 200 with {@code published} (false: the same input was published before), the topic and the event. */
+    private static void answer(Exchange exchange) throws Exception {
+        ObjectNode answer = JSON.createObjectNode();
+        answer.put("published", !exchange.getProperty(SubunitResults.DUPLICATE, false, Boolean.class));
+        answer.put("topic", exchange.getMessage().getHeader(Topic.HEADER, String.class));
+        answer.set("event", JSON.readTree(exchange.getMessage().getBody(String.class)));
+        reply(exchange, 200, answer);
+    }
+
+    private static Processor error(int status) {
+        return exchange -> {
+            Throwable cause = caught(exchange);
+            String reason = status == 503 ? "not published, try again: " + cause.getMessage() : cause.getMessage();
+            reply(exchange, status, JSON.createObjectNode().put("error", reason));
+        };
+    }
+
+    private static void reply(Exchange exchange, int status, ObjectNode body) throws Exception {
+        var message = exchange.getMessage();
+        message.removeHeaders("*");
+        message.setHeader(Exchange.HTTP_RESPONSE_CODE, status);
+        message.setHeader(Exchange.CONTENT_TYPE, "application/json");
+        message.setBody(JSON.writeValueAsString(body) + "\n");
+    }
+
+    private static Throwable caught(Exchange exchange) {
+        return exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+    }
+
+    private String setting(String key) {
+        return getContext().resolvePropertyPlaceholders("{{" + key + "}}").strip();
+    }
+}

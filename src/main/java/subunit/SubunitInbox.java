@@ -1,0 +1,97 @@
+package subunit;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.StandardCopyOption;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.Exchange;
+
+/**
+ * The inbox directory: {@code *.subunit} and {@code *.subunit.gz} files, each with an optional {@code <file>.json}
+ * sidecar of metadata. A file is moved to the done folder once its event is published, to the error folder with a
+ * {@code <file>.reason} when it cannot be read; while the broker cannot take it, it stays and is tried again.
+ */
+public final class SubunitInbox {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path done;
+    private final Path error;
+
+    public SubunitInbox(Path done, Path error) throws IOException {
+        this.done = Files.createDirectories(done);
+        this.error = Files.createDirectories(error);
+    }
+
+    /** Sets the metadata from the sidecar and the body to the file's stream. */
+    public void open(Exchange exchange) throws IOException {
+        Path file = file(exchange);
+        exchange.setProperty(SubunitResults.INPUT, file.getFileName().toString());
+        Path sidecar = sidecar(file);
+        if (Files.exists(sidecar)) {
+            try {
+                exchange.setProperty(SubunitResults.METADATA, SubunitEvent.metadata(JSON.readTree(sidecar.toFile())));
+            } catch (JsonProcessingException | IllegalArgumentException e) {
+                throw new SubunitFormatException("sidecar " + sidecar.getFileName() + ": " + firstLine(e.getMessage()), e);
+            }
+        } else {
+            exchange.setProperty(SubunitResults.METADATA, SubunitEvent.metadata((com.fasterxml.jackson.databind.JsonNode) null));
+        }
+        InputStream in = Files.newInputStream(file);
+        exchange.getMessage().setBody(in);
+    }
+
+    public void done(Exchange exchange) throws IOException {
+        moveTo(done, file(exchange));
+    }
+
+    /** Moves the file (and its sidecar) to the error folder with the reason next to it. */
+    public void reject(Exchange exchange) throws IOException {
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        Path file = file(exchange);
+        Path moved = moveTo(error, file);
+        Files.writeString(moved.resolveSibling(moved.getFileName() + ".reason"),
+                (cause == null ? "unknown" : cause.getMessage()) + "\n", StandardCharsets.UTF_8);
+    }
+
+    private static Path file(Exchange exchange) {
+        return Path.of(exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class)).toAbsolutePath();
+    }
+
+    private static Path sidecar(Path file) {
+        return file.resolveSibling(file.getFileName() + ".json");
+    }
+
+    /** Moves a file and its sidecar; a name already taken there gets a numbered suffix rather than being overwritten. */
+    private static Path moveTo(Path folder, Path file) throws IOException {
+        String name = file.getFileName().toString();
+        Path target = folder.resolve(name);
+        for (int i = 1; Files.exists(target) || Files.exists(sidecar(target)); i++) {
+            target = folder.resolve(name + "." + i);
+        }
+        Path sidecar = sidecar(file);
+        if (Files.exists(sidecar)) {
+            move(sidecar, sidecar(target));
+        }
+        move(file, target);
+        return target;
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to); // another file system: copy and delete
+        }
+    }
+
+    private static String firstLine(String message) {
+        return message == null ? "" : message.lines().findFirst().orElse("");
+    }
+}
