@@ -24,6 +24,8 @@ import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.paho.PahoComponent;
 import org.apache.camel.component.paho.PahoConfiguration;
+import org.apache.camel.component.platform.http.PlatformHttpComponent;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpEngine;
 import org.apache.camel.spi.PropertiesComponent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +60,14 @@ public class FirehoseConfiguration implements CamelConfiguration {
 
         // paho: confirms each event (the exchange completes after the PUBACK)
         configureInternalClient(context.getComponent("paho", PahoComponent.class).getConfiguration(), settings, internal);
+        // the uploads' HTTP server: Camel's engine cannot tell it from the management server by itself
+        properties.resolveProperty("camel.server.port").map(String::strip).filter(p -> !p.isEmpty()).map(Integer::parseInt)
+                .ifPresent(port -> context.getComponent("platform-http", PlatformHttpComponent.class).setEngine(new VertxPlatformHttpEngine() {
+                    @Override
+                    public int getServerPort() {
+                        return port;
+                    }
+                }));
         // paho-pipelined: for stream sources, events go out in order without waiting for each PUBACK
         context.addComponent("paho-pipelined", pipelinedComponent(context, settings, internal, metrics));
     }

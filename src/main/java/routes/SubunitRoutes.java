@@ -73,6 +73,9 @@ public class SubunitRoutes extends RouteBuilder {
                     .bean(folders, "done");
         }
 
+        if (!Boolean.parseBoolean(setting("camel.server.enabled"))) {
+            return; // no HTTP server: the inbox only
+        }
         httpInput(from("platform-http:/subunit?httpMethodRestrict=POST&useStreaming=true").routeId("subunit-upload"), results)
                 .process(SubunitRoutes::uploadMetadata)
                 .to("direct:subunit")

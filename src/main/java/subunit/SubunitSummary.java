@@ -48,6 +48,30 @@ public final class SubunitSummary implements SubunitParser.Listener {
         return summary;
     }
 
+    /**
+     * {@code java -cp firehose.jar subunit.SubunitSummary [FILE...]}: each file's (or stdin's) summary as the event
+     * would carry it, on stdout; bytes, results and speed on stderr. Exit status 1 for a broken stream.
+     */
+    public static void main(String[] args) throws IOException {
+        List<String> inputs = args.length == 0 ? List.of("-") : List.of(args);
+        int status = 0;
+        for (String input : inputs) {
+            long started = System.nanoTime();
+            try (InputStream raw = input.equals("-") ? System.in : java.nio.file.Files.newInputStream(java.nio.file.Path.of(input));
+                 InputStream stream = SubunitInput.open(raw)) {
+                SubunitSummary summary = of(stream, 100);
+                double seconds = (System.nanoTime() - started) / 1e9;
+                System.out.println(SubunitEvent.build(com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode(), summary));
+                System.err.printf("%s: %d bytes, %d packets, %d results in %.3f s: %.1f MB/s, %.0f results/s%n", input, summary.bytes(),
+                        summary.packets(), summary.total(), seconds, summary.bytes() / 1e6 / seconds, summary.total() / seconds);
+            } catch (SubunitFormatException e) {
+                System.err.println(input + ": " + e.getMessage());
+                status = 1;
+            }
+        }
+        System.exit(status);
+    }
+
     @Override
     public void packet(SubunitParser.Packet packet) throws SubunitFormatException {
         String id = packet.testId();

@@ -31,7 +31,7 @@ public final class ExternalTool {
             present = run(Duration.ofSeconds(20), prepend(executable, check)).exitCode() == 0;
         }
         if (!present) {
-            String why = executable + " " + String.join(" ", check) + " is not available: apt-get install -y mosquitto-clients python3-paho-mqtt";
+            String why = executable + " " + String.join(" ", check) + " is not available: apt-get install -y mosquitto-clients python3-paho-mqtt python3-subunit subunit";
             if (Boolean.getBoolean("firehose.interop.required")) {
                 fail(why);
             }
@@ -44,9 +44,20 @@ public final class ExternalTool {
     }
 
     public static Result run(Duration timeout, List<String> command) {
+        return run(timeout, null, command);
+    }
+
+    /** Runs with {@code input} as standard input (none: empty input). */
+    public static Result run(Duration timeout, Path input, List<String> command) {
         try {
-            Process process = new ProcessBuilder(command).start();
-            process.getOutputStream().close();
+            ProcessBuilder builder = new ProcessBuilder(command);
+            if (input != null) {
+                builder.redirectInput(input.toFile());
+            }
+            Process process = builder.start();
+            if (input == null) {
+                process.getOutputStream().close();
+            }
             CompletableFuture<String> out = read(process.getInputStream());
             CompletableFuture<String> err = read(process.getErrorStream());
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
