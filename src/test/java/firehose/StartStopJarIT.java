@@ -37,6 +37,7 @@ class StartStopJarIT {
                 "-Dfirehose.broker.mqtt-port=" + mqtt,
                 "-Dfirehose.broker.ws-port=" + FirehoseApp.freePort(),
                 "-Dcamel.management.port=" + management,
+                "-Dcamel.server.port=" + FirehoseApp.freePort(),
                 "-Dfirehose.broker.sys-interval=1",
                 // a Gerrit route given with -D (camel-main alone would only take it from a file); nothing listens there
                 "-Dcamel.route-template[review].template-id=gerrit",
