@@ -62,7 +62,7 @@ public class SubunitRoutes extends RouteBuilder {
             SubunitInbox folders = new SubunitInbox(Path.of(setting("firehose.subunit.done")), Path.of(setting("firehose.subunit.error")));
             // noop: the route moves each file itself once published (or rejected); one the broker refused stays and is retried
             from("file:" + Path.of(inbox).toAbsolutePath() + "?include=.*\\.subunit(\\.gz)?&noop=true&idempotent=false"
-                    + "&autoCreate=true&readLock=changed&readLockCheckInterval=200&readLockMinAge=200&delay=500&sortBy=file:modified")
+                    + "&autoCreate=true&readLock=changed&readLockCheckInterval=200&readLockMinAge=200&initialDelay=0&delay=500&sortBy=file:modified")
                     .routeId("subunit-inbox")
                     .onException(SubunitFormatException.class).handled(true)
                         .process(exchange -> results.rejected(exchange, caught(exchange)))
