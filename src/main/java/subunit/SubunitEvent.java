@@ -35,11 +35,8 @@ public final class SubunitEvent {
 
     /** Checks job metadata: a JSON object of fields, none of them one the summary computes. */
     public static ObjectNode metadata(JsonNode fields) {
-        if (fields == null || fields.isNull()) {
-            return JsonNodeFactory.instance.objectNode();
-        }
-        if (!fields.isObject()) {
-            throw new IllegalArgumentException("metadata must be a JSON object, not " + fields.getNodeType().name().toLowerCase());
+        if (fields == null || !fields.isObject()) {
+            throw new IllegalArgumentException("metadata must be a JSON object, not " + (fields == null ? "nothing" : fields.getNodeType().name().toLowerCase()));
         }
         for (Iterator<String> names = fields.fieldNames(); names.hasNext(); ) {
             String name = names.next();

@@ -41,7 +41,7 @@ public final class SubunitInbox {
                 throw new SubunitFormatException("sidecar " + sidecar.getFileName() + ": " + firstLine(e.getMessage()), e);
             }
         } else {
-            exchange.setProperty(SubunitResults.METADATA, SubunitEvent.metadata((com.fasterxml.jackson.databind.JsonNode) null));
+            exchange.setProperty(SubunitResults.METADATA, JSON.createObjectNode()); // no sidecar: no metadata
         }
         InputStream in = Files.newInputStream(file);
         exchange.getMessage().setBody(in);

@@ -2,13 +2,11 @@ package subunit;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.FilterInputStream;
 import java.net.ConnectException;
+import java.net.HttpURLConnection;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -32,16 +30,15 @@ public final class SubunitJobs {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpClient http;
-    private final Duration timeout;
+    private final int timeoutMillis;
 
+    /** {@code timeout}: to connect, and the longest silence while reading headers or body. */
     public SubunitJobs(Duration timeout) {
-        this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build();
+        this.timeoutMillis = (int) timeout.toMillis();
     }
 
     /** Body: the job's JSON. Leaves the metadata in {@link SubunitResults#METADATA} and the fetched stream as body. */
-    public void fetch(Exchange exchange) throws IOException, InterruptedException {
+    public void fetch(Exchange exchange) throws IOException {
         JsonNode job;
         try {
             job = JSON.readTree(exchange.getMessage().getBody(String.class));
@@ -71,31 +68,98 @@ public final class SubunitJobs {
     }
 
     /** The stream at {@code url.gz}, or else at {@code url}; any other answer than 200 is an error with its status. */
-    InputStream open(URI url) throws IOException, InterruptedException {
-        HttpResponse<InputStream> gz = get(URI.create(url + ".gz"));
-        if (gz.statusCode() == 200) {
-            return gz.body();
+    InputStream open(URI url) throws IOException {
+        URI gzUrl = URI.create(url + ".gz");
+        HttpURLConnection gz = get(gzUrl);
+        int gzStatus = status(gzUrl, gz);
+        if (gzStatus == 200) {
+            return body(gzUrl, gz);
         }
-        gz.body().close();
-        HttpResponse<InputStream> plain = get(url);
-        if (plain.statusCode() == 200) {
-            return plain.body();
+        gz.disconnect();
+        HttpURLConnection plain = get(url);
+        int plainStatus = status(url, plain);
+        if (plainStatus == 200) {
+            return body(url, plain);
         }
-        plain.body().close();
-        throw new FetchException("fetching " + url + ": HTTP " + plain.statusCode() + " (and HTTP " + gz.statusCode() + " for .gz)", null);
+        plain.disconnect();
+        throw new FetchException("fetching " + url + ": HTTP " + plainStatus + " (and HTTP " + gzStatus + " for .gz)", null);
     }
 
-    private HttpResponse<InputStream> get(URI url) throws IOException, InterruptedException {
+    private HttpURLConnection get(URI url) throws FetchException {
+        return connect(url, "GET");
+    }
+
+    private int status(URI url, HttpURLConnection connection) throws FetchException {
         try {
-            return http.send(HttpRequest.newBuilder(url).timeout(timeout).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
-        } catch (ConnectException e) {
-            throw new FetchException("fetching " + url + ": cannot connect (" + (e.getMessage() == null ? "refused" : e.getMessage()) + ")", e);
-        } catch (HttpConnectTimeoutException e) {
-            throw new FetchException("fetching " + url + ": no connection within " + timeout.toSeconds() + " s", e);
-        } catch (HttpTimeoutException e) {
-            throw new FetchException("fetching " + url + ": no answer within " + timeout.toSeconds() + " s", e);
+            return connection.getResponseCode();
         } catch (IOException e) {
-            throw new FetchException("fetching " + url + ": " + e, e);
+            connection.disconnect();
+            throw failure(url, e);
+        }
+    }
+
+    /** The body; a read that waits longer than the timeout for data fails (a server that stalls mid-stream). */
+    private InputStream body(URI url, HttpURLConnection connection) throws FetchException {
+        try {
+            return new Failing(url, connection.getInputStream());
+        } catch (IOException e) {
+            throw failure(url, e);
+        }
+    }
+
+    private HttpURLConnection connect(URI url, String method) throws FetchException {
+        try {
+            HttpURLConnection connection = (HttpURLConnection) url.toURL().openConnection();
+            connection.setRequestMethod(method);
+            connection.setConnectTimeout(timeoutMillis);
+            connection.setReadTimeout(timeoutMillis);
+            connection.setInstanceFollowRedirects(true);
+            connection.setRequestProperty("Accept-Encoding", "identity"); // gzip is recognised in the content itself
+            return connection;
+        } catch (IOException e) {
+            throw failure(url, e);
+        }
+    }
+
+    private FetchException failure(URI url, IOException e) {
+        if (e instanceof ConnectException) {
+            return new FetchException("fetching " + url + ": cannot connect (" + (e.getMessage() == null ? "refused" : e.getMessage()) + ")", e);
+        }
+        if (e instanceof SocketTimeoutException) {
+            return new FetchException("fetching " + url + ": no data for " + timeoutMillis / 1000.0 + " s", e);
+        }
+        return new FetchException("fetching " + url + ": " + e, e);
+    }
+
+    /** Turns failures while reading the body into {@link FetchException}s, so they are answered 502. */
+    private final class Failing extends FilterInputStream {
+        private final URI url;
+
+        Failing(URI url, InputStream in) {
+            super(in);
+            this.url = url;
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return super.read();
+            } catch (SubunitFormatException e) {
+                throw e;
+            } catch (IOException e) {
+                throw failure(url, e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return super.read(b, off, len);
+            } catch (SubunitFormatException e) {
+                throw e;
+            } catch (IOException e) {
+                throw failure(url, e);
+            }
         }
     }
 }

@@ -150,10 +150,16 @@ class SubunitIT {
         }
     }
 
+    /** A persistent session, so that events published while the test's client is away (a restart) wait for it. */
+    private static Subscriber durable(FirehoseApp app) throws Exception {
+        return Subscriber.connect(app.tcpUrl(), "subunit-it-durable", false).subscribe("gearman-subunit/#", 1);
+    }
+
     @Test
     void should_keep_a_file_the_broker_could_not_take_and_publish_it_once_after_a_restart() throws Exception {
         FirehoseApp app = app().set("firehose.publish.retries", "1").set("firehose.publish.retry-delay", "100").start();
         try {
+            durable(app).close();
             NotifyBuilder failed = new NotifyBuilder(app.context()).fromRoute("subunit-inbox").whenFailed(1).create();
             app.broker().stop();
             dropStream("mixed.subunit", "testrepository.subunit", NOVA);
@@ -162,7 +168,7 @@ class SubunitIT {
         } finally {
             app.close();
         }
-        try (FirehoseApp again = app.start(); Subscriber subscriber = Subscriber.on(again.tcpUrl(), "gearman-subunit/#")) {
+        try (FirehoseApp again = app.start(); Subscriber subscriber = durable(again)) {
             assertEquals(200, json(subscriber.next(WAIT)).get("tests").get("total").intValue());
             Await.until(WAIT, () -> Files.exists(folder("done").resolve("testrepository.subunit")), () -> "moved to done");
             assertNull(subscriber.poll(Duration.ofMillis(500)), "published once");
@@ -172,7 +178,7 @@ class SubunitIT {
     @Test
     void should_not_publish_again_a_file_published_before_a_restart() throws Exception {
         FirehoseApp app = app().start();
-        try (Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gearman-subunit/#")) {
+        try (Subscriber subscriber = durable(app)) {
             dropStream("mixed.subunit", "testrepository.subunit", NOVA);
             subscriber.next(WAIT);
             Await.until(WAIT, () -> Files.exists(folder("done").resolve("testrepository.subunit")), () -> "moved to done");
@@ -181,7 +187,7 @@ class SubunitIT {
         }
         // as if the application had stopped after publishing, before moving the file: it is in the inbox again
         dropStream("mixed.subunit", "testrepository.subunit", NOVA);
-        try (FirehoseApp again = app.start(); Subscriber subscriber = Subscriber.on(again.tcpUrl(), "gearman-subunit/#")) {
+        try (FirehoseApp again = app.start(); Subscriber subscriber = durable(again)) {
             Await.until(WAIT, () -> Files.exists(folder("done").resolve("testrepository.subunit.1")), () -> "moved to done, renamed");
             assertTrue(Files.exists(folder("done").resolve("testrepository.subunit.1.json")));
             dropStream("successful.subunit", "next.subunit", null);
@@ -257,6 +263,20 @@ class SubunitIT {
                 "/a/testrepository.subunit", Files.readAllBytes(STREAMS.resolve("successful.subunit")), // not the one fetched
                 "/b/testrepository.subunit", Files.readAllBytes(STREAMS.resolve("successful.subunit")),
                 "/c/broken.subunit", Arrays.copyOf(Files.readAllBytes(STREAMS.resolve("mixed.subunit")), 5000));
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        logs.createContext("/stall/", exchange -> { // headers and a few bytes, then silence
+            byte[] whole = Files.readAllBytes(STREAMS.resolve("mixed.subunit"));
+            exchange.sendResponseHeaders(200, whole.length);
+            OutputStream out = exchange.getResponseBody();
+            out.write(whole, 0, 1000);
+            out.flush();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.close();
+        });
         logs.createContext("/", exchange -> {
             byte[] body = files.get(exchange.getRequestURI().getPath());
             exchange.sendResponseHeaders(body == null ? 404 : 200, body == null ? -1 : body.length);
@@ -267,9 +287,11 @@ class SubunitIT {
             }
             exchange.close();
         });
+        logs.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         logs.start();
         String base = "http://127.0.0.1:" + logs.getAddress().getPort();
-        try (FirehoseApp app = app().start(); Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gearman-subunit/#")) {
+        try (FirehoseApp app = app().set("firehose.subunit.fetch-timeout", "2").start();
+             Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gearman-subunit/#")) {
             String jobs = app.httpUrl() + "/subunit/jobs";
             HttpResponse<String> a = post(jobs, ("{\"source_url\":\"" + base + "/a/testrepository.subunit\",\"build_uuid\":\"aaa\","
                     + "\"project\":\"openstack/nova\",\"build_change\":\"111\",\"voting\":false}").getBytes(StandardCharsets.UTF_8));
@@ -291,11 +313,14 @@ class SubunitIT {
             assertError(post(jobs, ("{\"source_url\":\"" + base + "/c/broken.subunit\"}").getBytes(StandardCharsets.UTF_8)), 422, "truncated stream");
             int closed = FirehoseApp.freePort();
             assertError(post(jobs, ("{\"source_url\":\"http://127.0.0.1:" + closed + "/x.subunit\"}").getBytes(StandardCharsets.UTF_8)), 502, "cannot connect");
+            assertError(post(jobs, ("{\"source_url\":\"" + base + "/stall/x.subunit\"}").getBytes(StandardCharsets.UTF_8)), 502, "no data for 2.0 s");
+            release.countDown();
             assertError(post(jobs, "{\"build_uuid\":\"ccc\"}".getBytes(StandardCharsets.UTF_8)), 400, "no source_url");
             assertError(post(jobs, "{\"source_url\":".getBytes(StandardCharsets.UTF_8)), 400, "not JSON");
             assertError(post(jobs, "{\"source_url\":\"file:///etc/passwd\"}".getBytes(StandardCharsets.UTF_8)), 400, "http or https");
             assertNull(subscriber.poll(Duration.ofMillis(300)), "nothing more published");
         } finally {
+            release.countDown();
             logs.stop(0);
         }
     }
