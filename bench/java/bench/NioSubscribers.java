@@ -9,31 +9,51 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ObjLongConsumer;
 
 /**
- * Many MQTT 3.1.1 subscribers (QoS 0) on one selector thread, so that a thousand of them cost the machine
- * little next to the broker being measured. Each PUBLISH payload is handed to a callback with its arrival time.
+ * Many MQTT 3.1.1 subscribers (QoS 0 or 1) on one selector thread, over TCP or WebSocket, so that thousands of them
+ * cost the machine little next to the broker being measured. Each PUBLISH payload is handed to a callback with
+ * the subscriber's index and its arrival time. QoS 1 deliveries are acknowledged.
  */
 final class NioSubscribers implements AutoCloseable {
 
+    /** Receives each payload; runs on the selector thread. */
+    interface Delivery {
+        void accept(int subscriber, ByteBuffer payload, long nanoTime);
+    }
+
+    private static final AtomicInteger IDS = new AtomicInteger();
+
     private final Selector selector = Selector.open();
     private final List<SocketChannel> channels = new ArrayList<>();
-    private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
-
     private final Thread loop;
-    private final java.util.concurrent.CountDownLatch subscribed;
+    private final CountDownLatch subscribed;
     private volatile boolean running = true;
 
     NioSubscribers(String host, int port, int count, String filter, ObjLongConsumer<ByteBuffer> onPayload) throws IOException {
-        subscribed = new java.util.concurrent.CountDownLatch(count);
-        for (int i = 0; i < count; i++) {
-            SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, port));
+        this(host, port, count, 0, filter, 0, 0, (subscriber, payload, now) -> onPayload.accept(payload, now));
+    }
+
+    /** {@code count} subscribers on {@code port} (TCP), then {@code wsCount} on {@code wsPort} (WebSocket, path /mqtt). */
+    NioSubscribers(String host, int port, int count, int wsPort, String filter, int qos, int wsCount, Delivery onPayload) throws IOException {
+        subscribed = new CountDownLatch(count + wsCount);
+        for (int i = 0; i < count + wsCount; i++) {
+            boolean ws = i >= count;
+            SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, ws ? wsPort : port));
             channel.socket().setTcpNoDelay(true);
-            channel.write(ByteBuffer.wrap(connect("bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet())));
-            channel.write(ByteBuffer.wrap(subscribe(filter)));
+            if (ws) {
+                handshake(channel, host, wsPort);
+            }
+            byte[] connect = connect("bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet());
+            byte[] subscribe = subscribe(filter, qos);
+            write(channel, ws ? frame(connect) : connect);
+            write(channel, ws ? frame(subscribe) : subscribe);
             channel.configureBlocking(false);
-            channel.register(selector, SelectionKey.OP_READ, new Reader(onPayload, subscribed));
+            channel.register(selector, SelectionKey.OP_READ, new Reader(i, ws, onPayload, subscribed));
             channels.add(channel);
         }
         loop = new Thread(this::run, "nio-subscribers");
@@ -59,9 +79,14 @@ final class NioSubscribers implements AutoCloseable {
 
     /** Waits for every SUBACK. */
     void awaitSubscribed(long seconds) throws InterruptedException {
-        if (!subscribed.await(seconds, java.util.concurrent.TimeUnit.SECONDS)) {
+        if (!subscribed.await(seconds, TimeUnit.SECONDS)) {
             throw new IllegalStateException(subscribed.getCount() + " subscriptions not acknowledged");
         }
+    }
+
+    /** Connections the broker closed. */
+    long closed() {
+        return channels.stream().filter(c -> !c.isOpen()).count();
     }
 
     @Override
@@ -74,22 +99,76 @@ final class NioSubscribers implements AutoCloseable {
         selector.close();
     }
 
-    private static byte[] connect(String clientId) {
-        byte[] id = clientId.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer body = ByteBuffer.allocate(12 + id.length);
-        body.put(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0});
-        body.putShort((short) id.length).put(id);
-        return packet(0x10, body.array());
+    private static void write(SocketChannel channel, byte[] bytes) throws IOException {
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
+        }
     }
 
-    private static byte[] subscribe(String filter) {
+    /** The HTTP upgrade to WebSocket, subprotocol mqtt; blocking, before the channel joins the selector. */
+    private static void handshake(SocketChannel channel, String host, int port) throws IOException {
+        write(channel, ("GET /mqtt HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        ByteBuffer one = ByteBuffer.allocate(1);
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            one.clear();
+            if (channel.read(one) < 0) {
+                throw new IOException("WebSocket handshake: connection closed after " + head);
+            }
+            head.append((char) one.get(0));
+        }
+        if (!head.toString().startsWith("HTTP/1.1 101")) {
+            throw new IOException("WebSocket handshake refused: " + head.toString().lines().findFirst().orElse(""));
+        }
+    }
+
+    /** One masked binary WebSocket frame (a client must mask; a zero key leaves the bytes as they are). */
+    static byte[] frame(byte[] payload) {
+        int header = payload.length < 126 ? 2 : 4;
+        ByteBuffer out = ByteBuffer.allocate(header + 4 + payload.length);
+        out.put((byte) 0x82);
+        if (payload.length < 126) {
+            out.put((byte) (0x80 | payload.length));
+        } else {
+            out.put((byte) (0x80 | 126)).putShort((short) payload.length);
+        }
+        out.putInt(0).put(payload);
+        return out.array();
+    }
+
+    static byte[] connect(String clientId) {
+        return connect(clientId, null, null);
+    }
+
+    /** CONNECT, MQTT 3.1.1, clean session, no keepalive. */
+    static byte[] connect(String clientId, String user, String password) {
+        byte[] id = clientId.getBytes(StandardCharsets.UTF_8);
+        byte[] u = user == null ? new byte[0] : user.getBytes(StandardCharsets.UTF_8);
+        byte[] p = password == null ? new byte[0] : password.getBytes(StandardCharsets.UTF_8);
+        int flags = 0x02 | (user != null ? 0x80 : 0) | (password != null ? 0x40 : 0);
+        ByteBuffer body = ByteBuffer.allocate(12 + id.length + 2 + u.length + 2 + p.length);
+        body.put(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, (byte) flags, 0, 0});
+        body.putShort((short) id.length).put(id);
+        if (user != null) {
+            body.putShort((short) u.length).put(u);
+        }
+        if (password != null) {
+            body.putShort((short) p.length).put(p);
+        }
+        return packet(0x10, java.util.Arrays.copyOf(body.array(), body.position()));
+    }
+
+    private static byte[] subscribe(String filter, int qos) {
         byte[] f = filter.getBytes(StandardCharsets.UTF_8);
         ByteBuffer body = ByteBuffer.allocate(5 + f.length);
-        body.putShort((short) 1).putShort((short) f.length).put(f).put((byte) 0);
+        body.putShort((short) 1).putShort((short) f.length).put(f).put((byte) qos);
         return packet(0x82, body.array());
     }
 
-    private static byte[] packet(int type, byte[] body) {
+    static byte[] packet(int type, byte[] body) {
         ByteBuffer out = ByteBuffer.allocate(5 + body.length);
         out.put((byte) type);
         int length = body.length;
@@ -104,21 +183,37 @@ final class NioSubscribers implements AutoCloseable {
         return bytes;
     }
 
-    /** Splits one connection's bytes into MQTT packets and hands PUBLISH payloads on. */
+    /** Splits one connection's bytes (unwrapping WebSocket frames) into MQTT packets and hands PUBLISH payloads on. */
     private static final class Reader {
-        private final ObjLongConsumer<ByteBuffer> onPayload;
-        private final java.util.concurrent.CountDownLatch subscribed;
+        private final int index;
+        private final boolean ws;
+        private final Delivery onPayload;
+        private final CountDownLatch subscribed;
+        private ByteBuffer raw = ByteBuffer.allocate(64 * 1024);
         private ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+        private long frameLeft;
 
-        Reader(ObjLongConsumer<ByteBuffer> onPayload, java.util.concurrent.CountDownLatch subscribed) {
+        Reader(int index, boolean ws, Delivery onPayload, CountDownLatch subscribed) {
+            this.index = index;
+            this.ws = ws;
             this.onPayload = onPayload;
             this.subscribed = subscribed;
         }
 
         void read(SocketChannel channel, long now) throws IOException {
-            if (channel.read(buffer) < 0) {
+            ByteBuffer target = ws ? raw : buffer;
+            int n;
+            try {
+                n = channel.read(target);
+            } catch (IOException e) {
+                n = -1;
+            }
+            if (n < 0) {
                 channel.close();
                 return;
+            }
+            if (ws) {
+                unframe();
             }
             buffer.flip();
             while (true) {
@@ -154,14 +249,60 @@ final class NioSubscribers implements AutoCloseable {
                     subscribed.countDown();
                 }
                 if ((type >> 4) == 3) {
+                    int qos = (type >> 1) & 3;
                     int topicLength = buffer.getShort() & 0xffff;
-                    buffer.position(buffer.position() + topicLength + (((type >> 1) & 3) > 0 ? 2 : 0));
-                    ByteBuffer payload = buffer.slice(buffer.position(), end - buffer.position());
-                    onPayload.accept(payload, now);
+                    buffer.position(buffer.position() + topicLength);
+                    int packetId = qos > 0 ? buffer.getShort() & 0xffff : 0;
+                    onPayload.accept(index, buffer.slice(buffer.position(), end - buffer.position()), now);
+                    if (qos == 1) {
+                        byte[] ack = {0x40, 2, (byte) (packetId >> 8), (byte) packetId};
+                        write(channel, ws ? frame(ack) : ack);
+                    }
                 }
                 buffer.position(end);
             }
             buffer.compact();
+        }
+
+        /** Moves the payload bytes of whole or partial server frames (unmasked) from {@code raw} into {@code buffer}. */
+        private void unframe() {
+            raw.flip();
+            while (raw.hasRemaining()) {
+                if (frameLeft == 0) {
+                    int start = raw.position();
+                    if (raw.remaining() < 2) {
+                        break;
+                    }
+                    raw.get(); // FIN and opcode: binary or continuation, all payload to MQTT
+                    int len = raw.get() & 0x7f;
+                    if (len == 126) {
+                        if (raw.remaining() < 2) {
+                            raw.position(start);
+                            break;
+                        }
+                        len = raw.getShort() & 0xffff;
+                    } else if (len == 127) {
+                        if (raw.remaining() < 8) {
+                            raw.position(start);
+                            break;
+                        }
+                        len = (int) raw.getLong();
+                    }
+                    frameLeft = len;
+                    continue;
+                }
+                if (!buffer.hasRemaining()) {
+                    ByteBuffer bigger = ByteBuffer.allocate(buffer.capacity() * 2);
+                    buffer.flip();
+                    bigger.put(buffer);
+                    buffer = bigger;
+                }
+                int n = (int) Math.min(frameLeft, Math.min(raw.remaining(), buffer.remaining()));
+                buffer.put(raw.slice(raw.position(), n));
+                raw.position(raw.position() + n);
+                frameLeft -= n;
+            }
+            raw.compact();
         }
     }
 }

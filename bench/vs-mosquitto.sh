@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Firehose against Debian's Mosquitto 2.0.11 on this machine, same scenarios, alternating (issue 6).
+# usage: bench/vs-mosquitto.sh [a] [b] [c] [d]      (default: all four; about 6 minutes)
+#   a: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, flat out        (deliveries/s)
+#   b: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, 20 msg/s         (latency)
+#   c: 10,000 subscribers (half WebSocket), 2 msg/s, QoS 0, 1 KiB       (loss, broker RSS)
+#   d: start-up, from launching the broker to all its listeners accepting (median of 5)
+# FIREHOSE_JAVA_OPTS adds JVM options to Firehose's command (default: none, as the README runs it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(a b c d)
+
+if ! command -v mosquitto > /dev/null; then
+  $( [ "$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto > /dev/null
+fi
+[ -f target/firehose.jar ] || mvn -q -B package -DskipTests
+mkdir -p target/bench-classes
+javac -d target/bench-classes bench/java/bench/NioSubscribers.java bench/java/bench/Load.java bench/java/bench/Startup.java
+ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
+
+work=$(mktemp -d /tmp/firehose-vs-mosquitto.XXXXXX)
+results="$work/results.txt"
+trap 'pkill -P $$ 2> /dev/null || true; kill $(cat "$work"/*.pid 2> /dev/null) 2> /dev/null || true' EXIT
+FH_MQTT=21883 FH_WS=29001 MQ_MQTT=31883 MQ_WS=39001
+load=(java -Xss512k -cp target/bench-classes bench.Load --user bench --password benchpw)
+
+# Mosquitto: anonymous read, one password publisher confined to bench/#, the same backlog bound as Firehose's
+mkdir -p "$work/mosquitto"
+: > "$work/mosquitto/passwd"
+mosquitto_passwd -b "$work/mosquitto/passwd" bench benchpw
+printf 'topic read #\ntopic read $SYS/#\nuser bench\ntopic readwrite bench/#\n' > "$work/mosquitto/acl"
+cat > "$work/mosquitto/mosquitto.conf" <<CONF
+per_listener_settings false
+allow_anonymous true
+password_file $work/mosquitto/passwd
+acl_file $work/mosquitto/acl
+max_queued_messages 10000
+log_dest stdout
+listener $MQ_MQTT 127.0.0.1
+listener $MQ_WS 127.0.0.1
+protocol websockets
+CONF
+if id mosquitto > /dev/null 2>&1; then chown -R mosquitto "$work/mosquitto"; chmod 755 "$work"; fi
+mosquitto_cmd=(mosquitto -c "$work/mosquitto/mosquitto.conf")
+firehose_cmd=(java ${FIREHOSE_JAVA_OPTS:-} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
+  -Dfirehose.broker.ws-port=$FH_WS -Dfirehose.broker.data-dir="$work/firehose-data" -Dcamel.server.port=28080
+  -Dcamel.management.port=29876 "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#"
+  -jar target/firehose.jar)
+
+wait_port() { for _ in $(seq 1 600); do (echo > /dev/tcp/127.0.0.1/"$1") 2> /dev/null && return 0; sleep 0.1; done; echo "port $1 not open" >&2; return 1; }
+start() { # broker -> sets pid
+  if [ "$1" = firehose ]; then
+    "${firehose_cmd[@]}" >> "$work/firehose.log" 2>&1 & pid=$!; wait_port $FH_MQTT; wait_port $FH_WS
+  else
+    "${mosquitto_cmd[@]}" >> "$work/mosquitto.log" 2>&1 & pid=$!; wait_port $MQ_MQTT; wait_port $MQ_WS
+  fi
+  echo $pid > "$work/$1.pid"
+}
+stop() { kill "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; rm -f "$work"/*.pid; }
+ports() { if [ "$1" = firehose ]; then echo "--port $FH_MQTT --ws-port $FH_WS"; else echo "--port $MQ_MQTT --ws-port $MQ_WS"; fi; }
+
+for s in "${scenarios[@]}"; do
+  for broker in firehose mosquitto; do
+    echo "== scenario $s: $broker"
+    case $s in
+      a) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "a:$broker" --subscribers 1000 --publishers 1 \
+           --rate 0 --seconds 20 --warmup 5 --size 1024 --qos 0 | tee -a "$results"; stop ;;
+      b) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "b:$broker" --subscribers 1000 --publishers 1 \
+           --rate 20 --seconds 30 --warmup 5 --size 1024 --qos 0 | tee -a "$results"; stop ;;
+      c) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "c:$broker" --subscribers 5000 --ws-subscribers 5000 \
+           --publishers 1 --rate 2 --seconds 30 --warmup 5 --size 1024 --qos 0 | tee -a "$results"; stop ;;
+      d) if [ $broker = firehose ]; then cmd=("${firehose_cmd[@]}"); p=$FH_MQTT,$FH_WS; else cmd=("${mosquitto_cmd[@]}"); p=$MQ_MQTT,$MQ_WS; fi
+         java -cp target/bench-classes bench.Startup --label "d:$broker" --ports $p --runs 5 --log "$work/$broker-startup.log" -- "${cmd[@]}" \
+           | tee -a "$results" ;;
+    esac
+  done
+done
+
+echo
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(java -version 2>&1 | head -1), $(mosquitto -h | head -1)"
+/usr/bin/python3 - "$results" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    if line.startswith("RESULT "):
+        r = json.loads(line[7:]); scenario, broker = r["label"].split(":"); rows.setdefault(scenario, {})[broker] = r
+figures = {
+  "a": [("deliveries/s", "deliveries_per_s", "{:,.0f}"), ("publish rate/s", "publish_rate", "{:,.0f}"), ("lost", "lost", "{:,}"),
+        ("broker peak RSS MiB", "broker_peak_rss_mib", "{:,.0f}"), ("broker CPU %", "broker_cpu_percent", "{:.0f}")],
+  "b": [("latency p50 ms", "latency_p50_ms", "{:.2f}"), ("latency p99 ms", "latency_p99_ms", "{:.2f}"), ("latency max ms", "latency_max_ms", "{:.2f}"),
+        ("lost", "lost", "{:,}"), ("broker CPU %", "broker_cpu_percent", "{:.0f}")],
+  "c": [("lost", "lost", "{:,}"), ("duplicates", "duplicates", "{:,}"), ("broker peak RSS MiB", "broker_peak_rss_mib", "{:,.0f}"),
+        ("latency p99 ms", "latency_p99_ms", "{:.2f}"), ("connect+subscribe s", "connect_seconds", "{:.1f}"),
+        ("closed by broker", "closed_by_broker", "{:,}"), ("broker CPU %", "broker_cpu_percent", "{:.0f}")],
+  "d": [("start-up ms (median of 5)", "startup_ms", "{:,.0f}"), ("min ms", "startup_min_ms", "{:,.0f}"), ("max ms", "startup_max_ms", "{:,.0f}")],
+}
+print("| scenario | figure | Firehose | Mosquitto | Firehose/Mosquitto |")
+print("| --- | --- | --- | --- | --- |")
+for s in sorted(rows):
+    fh, mq = rows[s].get("firehose", {}), rows[s].get("mosquitto", {})
+    for name, key, fmt in figures[s]:
+        a, b = fh.get(key), mq.get(key)
+        ratio = "{:.2f}".format(a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "—"
+        print(f"| {s} | {name} | {fmt.format(a) if a is not None else '—'} | {fmt.format(b) if b is not None else '—'} | {ratio} |")
+PY
+echo "raw results: $results"
