@@ -103,7 +103,7 @@ public final class Load {
             firstArrival = now;
         }
         lastArrival = now;
-        long micros = (now - sentAt) / 1000;
+        long micros = Math.max(0, now - sentAt) / 1000; // read times are taken per read, a hair before the payload is looked at
         maxLatency = Math.max(maxLatency, micros);
         histogram[(int) Math.min(micros / 10, histogram.length - 1)]++;
     }
@@ -159,6 +159,16 @@ public final class Load {
                 p.close();
             }
             long got = received();
+            if (subs.failure() != null) {
+                throw new IllegalStateException("the subscribers' thread failed; no figures", subs.failure());
+            }
+            if (System.getenv("LOAD_DEBUG") != null) {
+                java.util.TreeMap<Long, Integer> hist = new java.util.TreeMap<>();
+                for (long[] e : expected) {
+                    hist.merge(e[0] / 50 * 50, 1, Integer::sum);
+                }
+                System.out.println("subscribers by next expected seq (50s): " + hist);
+            }
             Map<String, Object> result = new java.util.LinkedHashMap<>();
             result.put("label", text("label", ""));
             result.put("subscribers", subscribers);

@@ -33,6 +33,7 @@ final class NioSubscribers implements AutoCloseable {
     private final Thread loop;
     private final CountDownLatch subscribed;
     private volatile boolean running = true;
+    private volatile Throwable failure;
 
     NioSubscribers(String host, int port, int count, String filter, ObjLongConsumer<ByteBuffer> onPayload) throws IOException {
         this(host, port, count, 0, filter, 0, 0, (subscriber, payload, now) -> onPayload.accept(payload, now));
@@ -41,20 +42,40 @@ final class NioSubscribers implements AutoCloseable {
     /** {@code count} subscribers on {@code port} (TCP), then {@code wsCount} on {@code wsPort} (WebSocket, path /mqtt). */
     NioSubscribers(String host, int port, int count, int wsPort, String filter, int qos, int wsCount, Delivery onPayload) throws IOException {
         subscribed = new CountDownLatch(count + wsCount);
-        for (int i = 0; i < count + wsCount; i++) {
-            boolean ws = i >= count;
-            SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, ws ? wsPort : port));
-            channel.socket().setTcpNoDelay(true);
-            if (ws) {
-                handshake(channel, host, wsPort);
+        // connect (and upgrade) from several threads: a broker may answer each WebSocket handshake slowly
+        SocketChannel[] opened = new SocketChannel[count + wsCount];
+        java.util.concurrent.ExecutorService connectors = java.util.concurrent.Executors.newFixedThreadPool(32);
+        List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+        for (int n = 0; n < count + wsCount; n++) {
+            int i = n;
+            done.add(connectors.submit(() -> {
+                boolean ws = i >= count;
+                SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, ws ? wsPort : port));
+                channel.socket().setTcpNoDelay(true);
+                if (ws) {
+                    handshake(channel, host, wsPort);
+                }
+                byte[] connect = connect("bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet());
+                byte[] subscribe = subscribe(filter, qos);
+                write(channel, ws ? frame(connect) : connect);
+                write(channel, ws ? frame(subscribe) : subscribe);
+                channel.configureBlocking(false);
+                opened[i] = channel;
+                return null;
+            }));
+        }
+        try {
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
             }
-            byte[] connect = connect("bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet());
-            byte[] subscribe = subscribe(filter, qos);
-            write(channel, ws ? frame(connect) : connect);
-            write(channel, ws ? frame(subscribe) : subscribe);
-            channel.configureBlocking(false);
-            channel.register(selector, SelectionKey.OP_READ, new Reader(i, ws, onPayload, subscribed));
-            channels.add(channel);
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            throw new IOException("connecting subscribers: " + e.getCause(), e);
+        } finally {
+            connectors.shutdown();
+        }
+        for (int i = 0; i < opened.length; i++) {
+            opened[i].register(selector, SelectionKey.OP_READ, new Reader(i, i >= count, onPayload, subscribed));
+            channels.add(opened[i]);
         }
         loop = new Thread(this::run, "nio-subscribers");
         loop.start();
@@ -64,17 +85,22 @@ final class NioSubscribers implements AutoCloseable {
         try {
             while (running) {
                 selector.select(200);
-                long now = System.nanoTime();
                 for (SelectionKey key : selector.selectedKeys()) {
-                    ((Reader) key.attachment()).read((SocketChannel) key.channel(), now);
+                    ((Reader) key.attachment()).read((SocketChannel) key.channel(), System.nanoTime());
                 }
                 selector.selectedKeys().clear();
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             if (running) {
-                throw new IllegalStateException(e);
+                failure = e;
+                e.printStackTrace();
             }
         }
+    }
+
+    /** Why the selector thread stopped early, if it did: the figures are then worthless. */
+    Throwable failure() {
+        return failure;
     }
 
     /** Waits for every SUBACK. */

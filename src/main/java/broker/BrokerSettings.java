@@ -24,6 +24,9 @@ public record BrokerSettings(
         int sessionExpirySeconds,
         boolean persistence,
         boolean journalSync,
+        int backPressureMark,
+        int threads,
+        int serverKeepAliveSeconds,
         List<Account> publishers,
         Account internal) {
 
@@ -48,6 +51,9 @@ public record BrokerSettings(
                 (int) number(property, "firehose.broker.session-expiry", 86_400),
                 Boolean.parseBoolean(text(property, "firehose.broker.persistence", "true")),
                 Boolean.parseBoolean(text(property, "firehose.broker.journal-sync", "false")),
+                (int) number(property, "firehose.broker.publisher-back-pressure", 100),
+                (int) number(property, "firehose.broker.threads", 0),
+                (int) number(property, "firehose.broker.server-keep-alive", 60),
                 publishers,
                 internal);
     }

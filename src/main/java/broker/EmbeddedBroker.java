@@ -38,6 +38,8 @@ public final class EmbeddedBroker extends ServiceSupport {
     private final List<String> listeners = new ArrayList<>();
     private ActiveMQServer server;
 
+    private PublisherBackPressure backPressure;
+
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
     }
@@ -48,8 +50,11 @@ public final class EmbeddedBroker extends ServiceSupport {
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
         server = new ActiveMQServerImpl(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()));
-        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory());
+        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(backPressure));
         server.start();
+        if (backPressure != null) {
+            backPressure.start(server);
+        }
         if (!server.waitForActivation(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the broker did not become active within 30 s");
         }
@@ -67,6 +72,9 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     @Override
     protected void doStop() throws Exception {
+        if (backPressure != null) {
+            backPressure.stop();
+        }
         if (server != null) {
             server.stop();
             server = null;
@@ -116,6 +124,9 @@ public final class EmbeddedBroker extends ServiceSupport {
         // false: a QoS 1 PUBACK waits for the journal write, not for the disk (an OS crash may lose the last moments)
         config.setJournalSyncNonTransactional(settings.journalSync());
         config.setSecurityEnabled(true);
+        if (settings.threads() > 0) {
+            config.setThreadPoolMaxSize(settings.threads()); // deliveries to subscriptions run on this pool
+        }
         config.setJMXManagementEnabled(false);
         config.setCriticalAnalyzerPolicy(CriticalAnalyzerPolicy.LOG);
         config.setBrokerInstance(data.toFile());
@@ -126,6 +137,10 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.setNodeManagerLockDirectory(data.toString());
         config.registerBrokerPlugin(statistics);
         config.registerBrokerPlugin(new UnstoredTopicAddresses());
+        backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark()) : null;
+        if (backPressure != null) {
+            config.registerBrokerPlugin(backPressure);
+        }
 
         // A stalled subscriber keeps only its newest messages: each subscription is a ring queue.
         config.addAddressSetting("#", new AddressSettings()
@@ -168,6 +183,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         Map<String, Object> mqtt = new HashMap<>();
         mqtt.put("defaultMqttSessionExpiryInterval", settings.sessionExpirySeconds());
         mqtt.put("maximumPacketSize", settings.maxPacketSize());
+        mqtt.put("serverKeepAlive", settings.serverKeepAliveSeconds());
         config.addAcceptorConfiguration(new TransportConfiguration(NettyAcceptorFactory.class.getName(), params, name, mqtt));
         listeners.add(name + " " + settings.host() + ":" + port);
     }

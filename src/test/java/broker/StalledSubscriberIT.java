@@ -19,6 +19,7 @@ import java.util.Arrays;
 import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
+import firehose.RawMqtt;
 import firehose.Subscriber;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.core.server.Queue;
@@ -44,7 +45,7 @@ class StalledSubscriberIT {
         try (FirehoseApp app = FirehoseApp.builder(data)
                 .set("firehose.broker.sys-interval", "0")
                 .set("firehose.broker.subscriber-backlog", String.valueOf(BACKLOG)).start();
-             Socket stalled = stalledSubscriber(app.port("mqtt"), "stalled", "ansible/load/#");
+             Socket stalled = RawMqtt.subscriber(app.port("mqtt"), "stalled", 0, "ansible/load/#", 4096);
              Subscriber healthy = Subscriber.on(app.tcpUrl(), "ansible/load/#").countOnly()) {
 
             long heapBefore = usedHeapAfterGc();
@@ -77,50 +78,6 @@ class StalledSubscriberIT {
     }
 
     /** A raw MQTT 3.1.1 client that connects, subscribes, and then never reads again. */
-    private static Socket stalledSubscriber(int port, String clientId, String filter) throws IOException {
-        Socket socket = new Socket();
-        socket.setReceiveBufferSize(4096);
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-        socket.setSoTimeout(5000);
-        OutputStream out = socket.getOutputStream();
-        DataInputStream in = new DataInputStream(socket.getInputStream());
-
-        byte[] id = clientId.getBytes(StandardCharsets.UTF_8);
-        byte[] connect = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0}, string(id));
-        out.write(packet(0x10, connect));
-        byte[] connack = new byte[4];
-        in.readFully(connack);
-        assertEquals(0x20, connack[0] & 0xff, "CONNACK");
-        assertEquals(0, connack[3], "connection accepted");
-
-        byte[] subscribe = concat(new byte[] {0, 1}, string(filter.getBytes(StandardCharsets.UTF_8)), new byte[] {0});
-        out.write(packet(0x82, subscribe));
-        byte[] suback = new byte[5];
-        in.readFully(suback);
-        assertEquals(0x90, suback[0] & 0xff, "SUBACK");
-        return socket;
-    }
-
-    private static byte[] packet(int type, byte[] body) {
-        // remaining length fits in one byte for these small packets
-        return concat(new byte[] {(byte) type, (byte) body.length}, body);
-    }
-
-    private static byte[] string(byte[] utf8) {
-        return concat(new byte[] {(byte) (utf8.length >> 8), (byte) utf8.length}, utf8);
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        int length = Arrays.stream(parts).mapToInt(p -> p.length).sum();
-        byte[] all = new byte[length];
-        int at = 0;
-        for (byte[] part : parts) {
-            System.arraycopy(part, 0, all, at, part.length);
-            at += part.length;
-        }
-        return all;
-    }
-
     private static long usedHeapAfterGc() {
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         memory.gc();

@@ -1,5 +1,15 @@
 package org.apache.activemq.artemis.core.protocol.mqtt;
 
+import broker.PublisherBackPressure;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.util.AttributeKey;
+import org.apache.activemq.artemis.core.remoting.impl.netty.NettyServerConnection;
+import org.apache.activemq.artemis.spi.core.protocol.ConnectionEntry;
+import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
+import org.apache.activemq.artemis.spi.core.remoting.Connection;
+
 import java.util.List;
 import java.util.Map;
 
@@ -18,18 +28,28 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
  */
 public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactory {
 
+    private final PublisherBackPressure backPressure;
+
+    /** {@code backPressure}: pauses reading publishers while the broker is behind; null for none. */
+    public BoundedMQTTProtocolManagerFactory(PublisherBackPressure backPressure) {
+        this.backPressure = backPressure;
+    }
+
     @Override
     public ProtocolManager createProtocolManager(ActiveMQServer server, Map<String, Object> parameters,
                                                  List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing) throws Exception {
         BeanSupport.stripPasswords(parameters);
-        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing), parameters);
+        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, backPressure), parameters);
     }
 
     public static class BoundedMQTTProtocolManager extends MQTTProtocolManager {
 
+        private final PublisherBackPressure backPressure;
+
         BoundedMQTTProtocolManager(ActiveMQServer server, List<BaseInterceptor> incoming,
-                                   List<BaseInterceptor> outgoing) throws Exception {
+                                   List<BaseInterceptor> outgoing, PublisherBackPressure backPressure) throws Exception {
             super(server, incoming, outgoing);
+            this.backPressure = backPressure;
         }
 
         @Override
@@ -39,6 +59,42 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
                 // an oversized packet fails decoding as soon as its length is read, and the client is disconnected
                 pipeline.replace(MqttDecoder.class, "mqtt-decoder", new MqttDecoder(getMaximumPacketSize()));
             }
+            pipeline.addAfter(pipeline.context(MqttDecoder.class).name(), "firehose-keepalive", new KeepAliveAsAsked());
+            if (backPressure != null) {
+                pipeline.addAfter(pipeline.context(MqttDecoder.class).name(), "firehose-back-pressure", backPressure.handler());
+            }
+        }
+
+        @Override
+        public ConnectionEntry createConnectionEntry(Acceptor acceptorUsed, Connection connection) {
+            ConnectionEntry entry = super.createConnectionEntry(acceptorUsed, connection);
+            if (entry != null && connection instanceof NettyServerConnection netty) {
+                netty.getChannel().attr(ENTRY).set(entry);
+            }
+            return entry;
+        }
+    }
+
+    private static final AttributeKey<ConnectionEntry> ENTRY = AttributeKey.valueOf("firehose.connection-entry");
+
+    /**
+     * MQTT 3.1/3.1.1: "a Keep Alive value of zero has the effect of turning off the keep alive mechanism". Artemis
+     * applies its own server keep-alive (60 s) instead, and closes such a subscriber after 90 s without a packet from
+     * it, however many messages it is receiving; a client that asked for more than 60 s is cut off early the same
+     * way. For 3.x clients the connection's idle limit is what they asked for: none for 0, 1.5 times the keep-alive
+     * otherwise. (MQTT 5 clients are told the server's keep-alive and use it.)
+     */
+    static final class KeepAliveAsAsked extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            if (msg instanceof MqttConnectMessage connect && connect.variableHeader() != null && connect.variableHeader().version() < 5) {
+                ConnectionEntry entry = ctx.channel().attr(ENTRY).get();
+                int keepAlive = connect.variableHeader().keepAliveTimeSeconds();
+                if (entry != null) {
+                    entry.ttl = keepAlive == 0 ? -1 : keepAlive * MQTTUtil.KEEP_ALIVE_ADJUSTMENT;
+                }
+            }
+            super.channelRead(ctx, msg);
         }
     }
 }

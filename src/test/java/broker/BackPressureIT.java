@@ -1,0 +1,76 @@
+package broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedOutputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+import firehose.FirehoseApp;
+import firehose.RawMqtt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A publisher going flat out at subscribers that all keep reading: the broker reads it only as fast as it can fan
+ * out, so every subscriber gets every message (without back-pressure the flood outgrows their backlogs and their
+ * oldest messages are dropped).
+ */
+class BackPressureIT {
+
+    private static final int SUBSCRIBERS = 50;
+    private static final int MESSAGES = 20_000;
+
+    @TempDir
+    Path data;
+
+    @Test
+    void a_flat_out_publisher_is_slowed_to_what_the_subscribers_take_and_nothing_is_dropped() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0")
+                .set("firehose.broker.subscriber-backlog", "2000").start()) {
+            List<Socket> subscribers = new ArrayList<>();
+            List<CompletableFuture<Long>> counts = new ArrayList<>();
+            ExecutorService readers = Executors.newFixedThreadPool(SUBSCRIBERS); // every subscriber keeps reading
+            try {
+                for (int i = 0; i < SUBSCRIBERS; i++) {
+                    Socket socket = RawMqtt.subscriber(app.port("mqtt"), "flood-" + i, 0, "ansible/flood", 0);
+                    socket.setSoTimeout(20_000);
+                    subscribers.add(socket);
+                    counts.add(CompletableFuture.supplyAsync(() -> RawMqtt.countPublishes(socket, MESSAGES), readers));
+                }
+                try (Socket publisher = RawMqtt.publisher(app.port("mqtt"), "flooder", FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
+                    OutputStream out = new BufferedOutputStream(publisher.getOutputStream(), 65536);
+                    byte[] message = RawMqtt.publish("ansible/flood", new byte[1024]);
+                    for (int i = 0; i < MESSAGES; i++) {
+                        out.write(message);
+                    }
+                    out.flush();
+                    List<Long> got = counts.stream().map(CompletableFuture::join).toList();
+                    assertEquals(java.util.Collections.nCopies(SUBSCRIBERS, (long) MESSAGES), got,
+                            () -> "every message reached every subscriber; " + dropped(app));
+                }
+            } finally {
+                for (Socket socket : subscribers) {
+                    socket.close();
+                }
+                readers.shutdown();
+            }
+            assertTrue(dropped(app).contains("firehose_broker_messages_dropped_total 0.0"), dropped(app));
+        }
+    }
+
+    private static String dropped(FirehoseApp app) {
+        try {
+            return app.http("/observe/metrics").body().lines().filter(l -> l.startsWith("firehose_broker_messages")).toList().toString();
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+}

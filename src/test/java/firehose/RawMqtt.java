@@ -1,0 +1,124 @@
+package firehose;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/** An MQTT 3.1.1 subscriber written byte by byte on a plain socket, for tests that need control over what it sends. */
+public final class RawMqtt {
+
+    private RawMqtt() {
+    }
+
+    /**
+     * Connects (clean session, the given keep-alive, which it never honours by itself) and subscribes at QoS 0.
+     * {@code receiveBuffer}: the socket's receive buffer in bytes, 0 for the system's default.
+     */
+    public static Socket subscriber(int port, String clientId, int keepAliveSeconds, String filter, int receiveBuffer) throws IOException {
+        Socket socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(5000);
+        OutputStream out = socket.getOutputStream();
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+
+        byte[] id = clientId.getBytes(StandardCharsets.UTF_8);
+        byte[] connect = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, (byte) (keepAliveSeconds >> 8), (byte) keepAliveSeconds}, string(id));
+        out.write(packet(0x10, connect));
+        byte[] connack = new byte[4];
+        in.readFully(connack);
+        assertEquals(0x20, connack[0] & 0xff, "CONNACK");
+        assertEquals(0, connack[3], "connection accepted");
+
+        byte[] subscribe = concat(new byte[] {0, 1}, string(filter.getBytes(StandardCharsets.UTF_8)), new byte[] {0});
+        out.write(packet(0x82, subscribe));
+        byte[] suback = new byte[5];
+        in.readFully(suback);
+        assertEquals(0x90, suback[0] & 0xff, "SUBACK");
+        return socket;
+    }
+
+    /** Connects with a user name and password (clean session, no keep-alive) to publish at QoS 0. */
+    public static Socket publisher(int port, String clientId, String user, String password) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(5000);
+        byte[] connect = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, (byte) 0xC2, 0, 0},
+                string(clientId.getBytes(StandardCharsets.UTF_8)), string(user.getBytes(StandardCharsets.UTF_8)),
+                string(password.getBytes(StandardCharsets.UTF_8)));
+        socket.getOutputStream().write(packet(0x10, connect));
+        byte[] connack = new byte[4];
+        new DataInputStream(socket.getInputStream()).readFully(connack);
+        assertEquals(0, connack[3], "publisher accepted");
+        return socket;
+    }
+
+    /** A QoS 0 PUBLISH packet (any size). */
+    public static byte[] publish(String topic, byte[] payload) {
+        byte[] body = concat(string(topic.getBytes(StandardCharsets.UTF_8)), payload);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(body.length + 5);
+        out.write(0x30);
+        int length = body.length;
+        do {
+            int digit = length % 128;
+            length /= 128;
+            out.write(length > 0 ? digit | 0x80 : digit);
+        } while (length > 0);
+        out.write(body, 0, body.length);
+        return out.toByteArray();
+    }
+
+    /** Reads MQTT packets until {@code expected} PUBLISHes came, the stream ends or a read times out; returns the count. */
+    public static long countPublishes(Socket socket, long expected) {
+        long count = 0;
+        try {
+            DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(socket.getInputStream(), 65536));
+            while (count < expected) {
+                int type = in.readUnsignedByte();
+                int length = 0;
+                int shift = 0;
+                int digit;
+                do {
+                    digit = in.readUnsignedByte();
+                    length |= (digit & 0x7F) << shift;
+                    shift += 7;
+                } while ((digit & 0x80) != 0);
+                in.skipNBytes(length);
+                if ((type >> 4) == 3) {
+                    count++;
+                }
+            }
+        } catch (IOException e) {
+            // end of stream or silence: the count so far
+        }
+        return count;
+    }
+
+    private static byte[] packet(int type, byte[] body) {
+        // remaining length fits in one byte for these small packets
+        return concat(new byte[] {(byte) type, (byte) body.length}, body);
+    }
+
+    private static byte[] string(byte[] utf8) {
+        return concat(new byte[] {(byte) (utf8.length >> 8), (byte) utf8.length}, utf8);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        int length = Arrays.stream(parts).mapToInt(p -> p.length).sum();
+        byte[] all = new byte[length];
+        int at = 0;
+        for (byte[] part : parts) {
+            System.arraycopy(part, 0, all, at, part.length);
+            at += part.length;
+        }
+        return all;
+    }
+}
