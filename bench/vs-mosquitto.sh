@@ -85,7 +85,7 @@ for line in open(sys.argv[1]):
     if line.startswith("RESULT "):
         r = json.loads(line[7:]); scenario, broker = r["label"].split(":"); rows.setdefault(scenario, {})[broker] = r
 figures = {
-  "a": [("deliveries/s", "deliveries_per_s", "{:,.0f}"), ("publish rate/s", "publish_rate", "{:,.0f}"), ("lost", "lost", "{:,}"),
+  "a": [("deliveries/s", "deliveries_per_s", "{:,.0f}"), ("publish rate/s", "publish_rate", "{:,.0f}"),
         ("broker peak RSS MiB", "broker_peak_rss_mib", "{:,.0f}"), ("broker CPU %", "broker_cpu_percent", "{:.0f}")],
   "b": [("latency p50 ms", "latency_p50_ms", "{:.2f}"), ("latency p99 ms", "latency_p99_ms", "{:.2f}"), ("latency max ms", "latency_max_ms", "{:.2f}"),
         ("lost", "lost", "{:,}"), ("broker CPU %", "broker_cpu_percent", "{:.0f}")],

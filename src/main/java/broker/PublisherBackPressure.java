@@ -58,7 +58,7 @@ public final class PublisherBackPressure implements ActiveMQServerMessagePlugin 
 
     public void start(ActiveMQServer server) {
         this.server = server;
-        check = server.getScheduledPool().scheduleWithFixedDelay(this::checkFanOut, 2, 2, TimeUnit.MILLISECONDS);
+        check = server.getScheduledPool().scheduleWithFixedDelay(this::checkFanOut, 20, 20, TimeUnit.MILLISECONDS);
     }
 
     public void stop() {
