@@ -162,13 +162,6 @@ public final class Load {
             if (subs.failure() != null) {
                 throw new IllegalStateException("the subscribers' thread failed; no figures", subs.failure());
             }
-            if (System.getenv("LOAD_DEBUG") != null) {
-                java.util.TreeMap<Long, Integer> hist = new java.util.TreeMap<>();
-                for (long[] e : expected) {
-                    hist.merge(e[0] / 50 * 50, 1, Integer::sum);
-                }
-                System.out.println("subscribers by next expected seq (50s): " + hist);
-            }
             Map<String, Object> result = new java.util.LinkedHashMap<>();
             result.put("label", text("label", ""));
             result.put("subscribers", subscribers);
