@@ -1,0 +1,54 @@
+package bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import firehose.ExternalTool;
+import firehose.FirehoseApp;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Keeps the benchmark's load tool working: compiled from bench/java, one tiny scenario against the application. */
+class LoadToolSmokeIT {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void the_load_tool_counts_every_delivery_over_tcp_and_websocket() throws Exception {
+        Path classes = Files.createDirectories(dir.resolve("classes"));
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        assertEquals(0, javac.run(null, null, null, "-d", classes.toString(),
+                "bench/java/bench/NioSubscribers.java", "bench/java/bench/Load.java"), "bench/java compiles");
+        try (FirehoseApp app = FirehoseApp.builder(dir.resolve("data")).set("firehose.broker.sys-interval", "0")
+                .set("firehose.publisher[bench].password", "bench-secret").set("firehose.publisher[bench].topics", "bench/#").start()) {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            ExternalTool.Result run = ExternalTool.run(Duration.ofSeconds(60), List.of(java, "-cp", classes.toString(), "bench.Load",
+                    "--port", String.valueOf(app.port("mqtt")), "--ws-port", String.valueOf(app.port("ws")),
+                    "--subscribers", "5", "--ws-subscribers", "5", "--publishers", "2", "--rate", "50", "--seconds", "2",
+                    "--warmup", "1", "--user", "bench", "--password", "bench-secret",
+                    "--broker-pid", String.valueOf(ProcessHandle.current().pid()), "--label", "smoke"));
+            assertEquals(0, run.exitCode(), run.out() + run.err());
+            String line = run.out().lines().filter(l -> l.startsWith("RESULT ")).findFirst().orElseThrow(() -> new AssertionError(run.out()));
+            JsonNode result = new ObjectMapper().readTree(line.substring(7));
+            long published = result.get("published").longValue();
+            assertTrue(published >= 150, line); // 2 publishers × 50/s × 2 s, give or take a tick
+            assertEquals(published * 10, result.get("deliveries").longValue(), line);
+            assertEquals(0, result.get("lost").longValue(), line);
+            assertEquals(0, result.get("duplicates").longValue(), line);
+            assertTrue(result.get("latency_p99_ms").doubleValue() > 0, line);
+            assertTrue(result.get("broker_rss_mib").doubleValue() > 0, line);
+        }
+    }
+}
