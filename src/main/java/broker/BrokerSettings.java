@@ -26,6 +26,7 @@ public record BrokerSettings(
         boolean journalSync,
         int backPressureMark,
         int threads,
+        int ioThreads,
         int serverKeepAliveSeconds,
         List<Account> publishers,
         Account internal) {
@@ -53,6 +54,7 @@ public record BrokerSettings(
                 Boolean.parseBoolean(text(property, "firehose.broker.journal-sync", "false")),
                 (int) number(property, "firehose.broker.publisher-back-pressure", 100),
                 (int) number(property, "firehose.broker.threads", 0),
+                (int) number(property, "firehose.broker.io-threads", 0),
                 (int) number(property, "firehose.broker.server-keep-alive", 60),
                 publishers,
                 internal);

@@ -173,6 +173,9 @@ public final class EmbeddedBroker extends ServiceSupport {
         params.put(TransportConstants.PORT_PROP_NAME, port);
         params.put(TransportConstants.PROTOCOLS_PROP_NAME, "MQTT");
         params.put(TransportConstants.CONNECTIONS_ALLOWED, settings.maxConnections());
+        if (settings.ioThreads() > 0) {
+            params.put(TransportConstants.REMOTING_THREADS_PROPNAME, settings.ioThreads()); // Netty event loops
+        }
         params.put(TransportConstants.WEB_SOCKET_MAX_FRAME_PAYLOAD_LENGTH, Math.max(65_536, settings.maxPacketSize() + 16));
         if (tls) {
             params.put(TransportConstants.SSL_ENABLED_PROP_NAME, true);
