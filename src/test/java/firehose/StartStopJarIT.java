@@ -12,7 +12,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -27,13 +26,9 @@ class StartStopJarIT {
 
     @Test
     void fat_jar_starts_with_embedded_defaults_serves_mqtt_and_stops_cleanly_on_sigterm() throws Exception {
-        Path jar = Path.of("target", "firehose.jar").toAbsolutePath();
-        assertTrue(Files.isRegularFile(jar), "run after mvn package");
         int mqtt = FirehoseApp.freePort();
         int management = FirehoseApp.freePort();
-        Path log = dir.resolve("firehose.log");
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> options = List.of(
                 "-Dfirehose.broker.mqtt-port=" + mqtt,
                 "-Dfirehose.broker.ws-port=" + FirehoseApp.freePort(),
                 "-Dcamel.management.port=" + management,
@@ -45,15 +40,13 @@ class StartStopJarIT {
                 "-Dcamel.route-template[review].port=" + FirehoseApp.freePort(),
                 "-Dcamel.route-template[review].username=firehose",
                 "-Dcamel.route-template[review].key-file=" + Path.of("src/test/resources/gerrit/keys/id_ed25519").toAbsolutePath(),
-                "-Dcamel.route-template[review].known-hosts=" + dir.resolve("known_hosts"),
-                "-jar", jar.toString()));
+                "-Dcamel.route-template[review].known-hosts=" + dir.resolve("known_hosts"));
         // data under ./data of the working directory, as for a user
-        Process process = new ProcessBuilder(command).directory(dir.toFile())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process process = FatJar.start(dir, options);
         try {
             Await.until(Duration.ofSeconds(60), () -> status(management, "/observe/health/live") == 200 || !process.isAlive(),
-                    () -> "not alive: " + read(log));
-            assertTrue(process.isAlive(), () -> "exited: " + read(log));
+                    () -> "not alive: " + FatJar.output(dir));
+            assertTrue(process.isAlive(), () -> "exited: " + FatJar.output(dir));
             try (Subscriber sys = Subscriber.on("tcp://127.0.0.1:" + mqtt, "$SYS/broker/version")) {
                 assertTrue(sys.next(Duration.ofSeconds(15)).payload().startsWith("firehose version"));
             }
@@ -63,7 +56,7 @@ class StartStopJarIT {
             process.destroy(); // SIGTERM, what Ctrl-C and `kubectl delete` amount to
             assertTrue(process.waitFor(30, TimeUnit.SECONDS), "stopped within 30 s");
         }
-        String output = read(log);
+        String output = FatJar.output(dir);
         assertTrue(output.contains("Broker stopped"), output);
         assertTrue(output.contains("firehose) shutdown"), output);
         assertFalse(output.lines().anyMatch(l -> l.startsWith("\tat ") || l.startsWith("Exception in thread")), "no stack trace: " + output);
@@ -82,14 +75,6 @@ class StartStopJarIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -1;
-        }
-    }
-
-    private static String read(Path log) {
-        try {
-            return Files.readString(log);
-        } catch (IOException e) {
-            return e.toString();
         }
     }
 }

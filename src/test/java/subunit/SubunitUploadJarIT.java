@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import firehose.Await;
+import firehose.FatJar;
 import firehose.FirehoseApp;
 import firehose.Subscriber;
 import org.junit.jupiter.api.Test;
@@ -31,18 +32,14 @@ class SubunitUploadJarIT {
 
     @Test
     void should_take_a_200_mb_upload_in_a_128_mb_heap() throws Exception {
-        Path jar = Path.of("target", "firehose.jar").toAbsolutePath();
-        assertTrue(Files.isRegularFile(jar), "run after mvn package");
         int mqtt = FirehoseApp.freePort();
         int http = FirehoseApp.freePort();
-        Path log = dir.resolve("firehose.log");
-        Process process = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+        Process process = FatJar.start(dir, List.of("-Xmx128m",
                 "-Dfirehose.broker.host=127.0.0.1", "-Dfirehose.broker.mqtt-port=" + mqtt, "-Dfirehose.broker.ws-port=0",
                 "-Dcamel.management.port=" + FirehoseApp.freePort(), "-Dcamel.server.port=" + http, "-Dcamel.server.host=127.0.0.1",
-                "-Dfirehose.subunit.worker=w1", "-jar", jar.toString()))
-                .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                "-Dfirehose.subunit.worker=w1"));
         try {
-            Await.until(Duration.ofSeconds(60), () -> connects(http) || !process.isAlive(), () -> "not up: " + read(log));
+            Await.until(Duration.ofSeconds(60), () -> connects(http) || !process.isAlive(), () -> "not up: " + FatJar.output(dir));
             byte[] run = Files.readAllBytes(Path.of("src/test/resources/subunit/mixed.subunit"));
             int copies = 200_000_000 / run.length + 1;
             try (Subscriber subscriber = Subscriber.on("tcp://127.0.0.1:" + mqtt, "gearman-subunit/#")) {
@@ -51,12 +48,12 @@ class SubunitUploadJarIT {
                                 .timeout(Duration.ofSeconds(120)).header("Content-Type", "application/octet-stream")
                                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new Repeated(run, copies))).build(),
                         HttpResponse.BodyHandlers.ofString());
-                assertEquals(200, response.statusCode(), response.body() + read(log));
+                assertEquals(200, response.statusCode(), response.body() + FatJar.output(dir));
                 JsonNode event = new ObjectMapper().readTree(subscriber.next(Duration.ofSeconds(30)).payload());
                 assertEquals(200L * copies, event.get("tests").get("total").longValue());
             }
-            assertTrue(process.isAlive(), read(log));
-            assertTrue(!read(log).contains("OutOfMemoryError"), read(log));
+            assertTrue(process.isAlive(), FatJar.output(dir));
+            assertTrue(!FatJar.output(dir).contains("OutOfMemoryError"), FatJar.output(dir));
         } finally {
             process.destroy();
             assertTrue(process.waitFor(30, TimeUnit.SECONDS));
@@ -68,14 +65,6 @@ class SubunitUploadJarIT {
             return true;
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    private static String read(Path log) {
-        try {
-            return Files.readString(log);
-        } catch (IOException e) {
-            return e.toString();
         }
     }
 

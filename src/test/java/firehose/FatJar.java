@@ -1,0 +1,41 @@
+package firehose;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The packaged application, started as a user would ({@code java [options] -jar target/firehose.jar}) in a directory. */
+public final class FatJar {
+
+    private FatJar() {
+    }
+
+    /** Starts the jar in {@code dir} with the JVM options given; its output goes to {@code dir/firehose.log}. */
+    public static Process start(Path dir, List<String> jvmOptions) throws IOException {
+        Path jar = Path.of("target", "firehose.jar").toAbsolutePath();
+        assertTrue(Files.isRegularFile(jar), "run after mvn package");
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.add("-jar");
+        command.add(jar.toString());
+        return new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log(dir).toFile()).start();
+    }
+
+    public static Path log(Path dir) {
+        return dir.resolve("firehose.log");
+    }
+
+    /** What the application wrote so far. */
+    public static String output(Path dir) {
+        try {
+            return Files.readString(log(dir));
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+}
