@@ -21,7 +21,6 @@ import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.impl.ActiveMQServerImpl;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
-import org.apache.activemq.artemis.utils.critical.CriticalAnalyzerPolicy;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,12 +32,16 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     static final String VERSION = Objects.requireNonNullElse(EmbeddedBroker.class.getPackage().getImplementationVersion(), "dev");
 
+    /** Slots in each chunk of a subscription queue's intake buffer (a power of two). */
+    static final int SUBSCRIPTION_BUFFER_CHUNK = 128;
+
     private final BrokerSettings settings;
     private final BrokerStatistics statistics = new BrokerStatistics();
     private final List<String> listeners = new ArrayList<>();
     private ActiveMQServer server;
 
     private PublisherBackPressure backPressure;
+    private SubscriptionQueues subscriptions;
 
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
@@ -52,6 +55,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         server = new ActiveMQServerImpl(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()));
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(backPressure));
         server.start();
+        subscriptions.adoptExisting(server);
         if (backPressure != null) {
             backPressure.start(server);
         }
@@ -128,7 +132,8 @@ public final class EmbeddedBroker extends ServiceSupport {
             config.setThreadPoolMaxSize(settings.threads()); // deliveries to subscriptions run on this pool
         }
         config.setJMXManagementEnabled(false);
-        config.setCriticalAnalyzerPolicy(CriticalAnalyzerPolicy.LOG);
+        // it times every routing and delivery step (a few % of the broker's CPU) to log a stuck one
+        config.setCriticalAnalyzer(false);
         config.setBrokerInstance(data.toFile());
         config.setJournalDirectory(data.resolve("journal").toString());
         config.setBindingsDirectory(data.resolve("bindings").toString());
@@ -137,6 +142,8 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.setNodeManagerLockDirectory(data.toString());
         config.registerBrokerPlugin(statistics);
         config.registerBrokerPlugin(new UnstoredTopicAddresses());
+        subscriptions = new SubscriptionQueues(config);
+        config.registerBrokerPlugin(subscriptions);
         backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark()) : null;
         if (backPressure != null) {
             config.registerBrokerPlugin(backPressure);
@@ -145,6 +152,9 @@ public final class EmbeddedBroker extends ServiceSupport {
         // A stalled subscriber keeps only its newest messages: each subscription is a ring queue.
         config.addAddressSetting("#", new AddressSettings()
                 .setDefaultRingSize(settings.subscriberBacklog())
+                // Artemis' default first chunk of a queue's intake buffer is 8,192 slots (32 KiB) for every
+                // subscription, most of a subscriber's heap; it grows in chunks as needed
+                .setInitialQueueBufferSize(SUBSCRIPTION_BUFFER_CHUNK)
                 .setDeadLetterAddress(SimpleString.of("DLQ"))
                 .setExpiryAddress(SimpleString.of("ExpiryQueue"))
                 .setAutoCreateAddresses(true)

@@ -1,0 +1,73 @@
+package broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import firehose.Clients;
+import firehose.FirehoseApp;
+import firehose.Subscriber;
+import org.apache.activemq.artemis.core.postoffice.Binding;
+import org.apache.activemq.artemis.core.postoffice.QueueBinding;
+import org.apache.activemq.artemis.core.server.Queue;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Subscription queues decide what reaches them by address ({@link SubscriptionFilter}), as Artemis' selector did. */
+class SubscriptionQueuesIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(15);
+
+    @TempDir
+    Path data;
+
+    @Test
+    void hash_subscribers_get_no_broker_notifications_while_clients_come_and_go() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
+             Subscriber everything = Subscriber.on(app.tcpUrl(), "#");
+             Subscriber plain = Subscriber.on(app.tcpUrl(), "activemq/#")) {
+            // each of these makes Artemis send notifications (session, consumer, binding) to activemq.notifications
+            for (int i = 0; i < 3; i++) {
+                Subscriber.on(app.tcpUrl(), "ansible/other/" + i).close();
+            }
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            Clients.publish(publisher, "ansible/marker", "m", 1, false);
+            Clients.close(publisher);
+            assertEquals("ansible/marker", everything.next(WAIT).topic(), "no notification before the marker");
+            assertNull(everything.poll(Duration.ofMillis(300)), "nor after it");
+            assertNull(plain.poll(Duration.ofMillis(300)), "'activemq/#' gets no notification either");
+        }
+    }
+
+    @Test
+    void every_subscription_queue_uses_the_address_filter_also_when_loaded_from_the_journal() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            Subscriber.connect(app.tcpUrl(), Clients.id("kept"), false).subscribe("ansible/kept/#", 1).close();
+            try (Subscriber hash = Subscriber.on(app.tcpUrl(), "#"); Subscriber exact = Subscriber.on(app.tcpUrl(), "ansible/x")) {
+                assertEquals(3, subscriptionQueues(app).size());
+            }
+            app.close();
+            app.start();
+            assertEquals(1, subscriptionQueues(app).size(), "the persistent session's queue, read back from the journal");
+        }
+    }
+
+    /** Queues bound to MQTT topics, each checked to carry the address filter. */
+    private static List<Queue> subscriptionQueues(FirehoseApp app) {
+        List<Queue> queues = new java.util.ArrayList<>();
+        for (Binding binding : (Iterable<Binding>) app.broker().server().getPostOffice().getAllBindings()::iterator) {
+            if (binding instanceof QueueBinding queueBinding && !queueBinding.getQueue().isInternalQueue()
+                    && !queueBinding.getAddress().toString().startsWith("$sys.")) {
+                Queue queue = queueBinding.getQueue();
+                assertInstanceOf(SubscriptionFilter.class, queue.getFilter(), queue.getName() + ": " + queue.getFilter());
+                queues.add(queue);
+            }
+        }
+        return queues;
+    }
+}
