@@ -23,7 +23,7 @@ public final class BrokerMetrics implements MeterBinder {
         FunctionCounter.builder("firehose.broker.connections.opened", broker, b -> b.server() == null ? 0 : b.server().getTotalConnectionCount())
                 .description("MQTT connections opened since start").register(registry);
         FunctionCounter.builder("firehose.broker.messages.received", stats, BrokerStatistics::messagesReceived)
-                .description("PUBLISH packets accepted from clients").register(registry);
+                .description("PUBLISH packets received from clients").register(registry);
         FunctionCounter.builder("firehose.broker.messages.sent", stats, BrokerStatistics::messagesSent)
                 .description("Messages delivered to subscribers").register(registry);
         FunctionCounter.builder("firehose.broker.messages.dropped", stats, BrokerStatistics::messagesDropped)

@@ -2,56 +2,57 @@ package broker;
 
 import java.util.concurrent.atomic.LongAdder;
 
-import org.apache.activemq.artemis.api.core.Message;
-import org.apache.activemq.artemis.core.postoffice.RoutingStatus;
-import org.apache.activemq.artemis.core.server.MessageReference;
-import org.apache.activemq.artemis.core.server.ServerConsumer;
-import org.apache.activemq.artemis.core.server.ServerSession;
-import org.apache.activemq.artemis.core.server.impl.AckReason;
-import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerMessagePlugin;
-import org.apache.activemq.artemis.core.transaction.Transaction;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageType;
 
 /**
- * Message counters the broker keeps as it works, the figures behind {@code $SYS/broker/...}
- * and {@code /observe/metrics}.
+ * Message counters, the figures behind {@code $SYS/broker/...} and {@code /observe/metrics}: PUBLISH packets
+ * counted as they are read, deliveries and drops read from the subscription queues' own counters when asked.
  */
-public final class BrokerStatistics implements ActiveMQServerMessagePlugin {
+public final class BrokerStatistics {
 
     private final LongAdder received = new LongAdder();
-    private final LongAdder sent = new LongAdder();
-    private final LongAdder dropped = new LongAdder();
+    private volatile SubscriptionQueues queues;
 
-    @Override
-    public void afterSend(ServerSession session, Transaction tx, Message message, boolean direct,
-                          boolean noAutoCreateQueue, RoutingStatus result) {
-        received.increment();
+    void countFrom(SubscriptionQueues queues) {
+        this.queues = queues;
     }
 
-    @Override
-    public void afterDeliver(ServerConsumer consumer, MessageReference reference) {
-        sent.increment();
+    /** A pipeline handler, after the MQTT decoder, that counts the PUBLISH packets read from clients. */
+    public ChannelInboundHandler publishCounter() {
+        return new PublishCounter();
     }
 
-    @Override
-    public void messageAcknowledged(Transaction tx, MessageReference ref, AckReason reason, ServerConsumer consumer) {
-        // a full subscriber backlog (ring queue) makes room by acknowledging its oldest message
-        if (reason == AckReason.REPLACED) {
-            dropped.increment();
-        }
-    }
-
-    /** PUBLISH packets accepted from clients. */
+    /** PUBLISH packets received from clients (refused ones included, as Mosquitto counts them). */
     public long messagesReceived() {
         return received.sum();
     }
 
-    /** Messages handed to subscribers. */
+    /** Messages delivered to subscribers. */
     public long messagesSent() {
-        return sent.sum();
+        SubscriptionQueues current = queues;
+        return current == null ? 0 : current.delivered();
     }
 
     /** Oldest messages dropped from a subscriber's full backlog. */
     public long messagesDropped() {
-        return dropped.sum();
+        SubscriptionQueues current = queues;
+        return current == null ? 0 : current.replaced();
+    }
+
+    @ChannelHandler.Sharable
+    private final class PublishCounter extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            if (msg instanceof MqttMessage mqtt && mqtt.fixedHeader() != null
+                    && mqtt.fixedHeader().messageType() == MqttMessageType.PUBLISH) {
+                received.increment();
+            }
+            super.channelRead(ctx, msg);
+        }
     }
 }

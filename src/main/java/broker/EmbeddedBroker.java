@@ -41,7 +41,7 @@ public final class EmbeddedBroker extends ServiceSupport {
     private ActiveMQServer server;
 
     private PublisherBackPressure backPressure;
-    private SubscriptionQueues subscriptions;
+    private final SubscriptionQueues subscriptions = new SubscriptionQueues();
 
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
@@ -53,7 +53,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
         server = new ActiveMQServerImpl(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()));
-        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(backPressure));
+        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(statistics, backPressure));
         server.start();
         subscriptions.adoptExisting(server);
         if (backPressure != null) {
@@ -82,6 +82,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         if (server != null) {
             server.stop();
             server = null;
+            subscriptions.retireAll();
             LOG.info("Broker stopped");
         }
     }
@@ -140,14 +141,12 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.setPagingDirectory(data.resolve("paging").toString());
         config.setLargeMessagesDirectory(data.resolve("large-messages").toString());
         config.setNodeManagerLockDirectory(data.toString());
-        config.registerBrokerPlugin(statistics);
+        // No message plugin (one would make Artemis call into plugins several times for every delivery).
         config.registerBrokerPlugin(new UnstoredTopicAddresses());
-        subscriptions = new SubscriptionQueues(config);
+        subscriptions.configure(config);
         config.registerBrokerPlugin(subscriptions);
-        backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark()) : null;
-        if (backPressure != null) {
-            config.registerBrokerPlugin(backPressure);
-        }
+        statistics.countFrom(subscriptions);
+        backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark(), subscriptions) : null;
 
         // A stalled subscriber keeps only its newest messages: each subscription is a ring queue.
         config.addAddressSetting("#", new AddressSettings()

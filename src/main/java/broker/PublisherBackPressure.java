@@ -2,7 +2,6 @@ package broker;
 
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -10,15 +9,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.util.AttributeKey;
-import org.apache.activemq.artemis.api.core.Message;
-import org.apache.activemq.artemis.core.postoffice.Binding;
-import org.apache.activemq.artemis.core.postoffice.QueueBinding;
-import org.apache.activemq.artemis.core.remoting.impl.netty.NettyServerConnection;
+import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.Queue;
+import org.apache.activemq.artemis.core.server.ServerProducer;
 import org.apache.activemq.artemis.core.server.ServerSession;
-import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerMessagePlugin;
-import org.apache.activemq.artemis.core.transaction.Transaction;
 import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
 
 /**
@@ -32,28 +27,32 @@ import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
  * </ul>
  * A pause lasts at most a second at a time, whatever the counts say.
  */
-public final class PublisherBackPressure implements ActiveMQServerMessagePlugin {
+public final class PublisherBackPressure {
 
     private static final AttributeKey<Backlog> BACKLOG = AttributeKey.valueOf("firehose.publish-backlog");
     private static final long MAX_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** Subscriptions whose backlog one fan-out check reads, at most (spread over the checks in turn). */
+    private static final int SAMPLE = 64;
 
     private final int mark;
+    private final SubscriptionQueues subscriptions;
     private volatile ActiveMQServer server;
     private volatile boolean fanOutBehind;
     private ScheduledFuture<?> check;
+    private int round;
 
-    /** Publishes of one connection: read from its socket, and handed to routing. */
+    /**
+     * Publishes of one connection: read from its socket (counted on the connection's event loop), and routed (the
+     * count Artemis keeps for the connection's MQTT producer, found once it exists).
+     */
     private static final class Backlog {
-        final AtomicLong read = new AtomicLong();
-        final AtomicLong routed = new AtomicLong();
-
-        long pending() {
-            return read.get() - routed.get();
-        }
+        long read;
+        ServerProducer producer;
     }
 
-    public PublisherBackPressure(int mark) {
+    PublisherBackPressure(int mark, SubscriptionQueues subscriptions) {
         this.mark = mark;
+        this.subscriptions = subscriptions;
     }
 
     public void start(ActiveMQServer server) {
@@ -68,18 +67,19 @@ public final class PublisherBackPressure implements ActiveMQServerMessagePlugin 
         fanOutBehind = false;
     }
 
+    /** Reads the backlog of up to {@link #SAMPLE} subscriptions with a consumer, a different share each time. */
     private void checkFanOut() {
         try {
+            int step = Math.max(1, subscriptions.live().size() / SAMPLE);
+            int offset = round++ % step;
+            int index = 0;
             int active = 0;
             int late = 0;
-            for (Binding binding : (Iterable<Binding>) server.getPostOffice().getAllBindings()::iterator) {
-                if (binding instanceof QueueBinding queueBinding) {
-                    Queue queue = queueBinding.getQueue();
-                    if (!queue.isInternalQueue() && queue.getConsumerCount() > 0) {
-                        active++;
-                        if (queue.getMessageCount() > mark) {
-                            late++;
-                        }
+            for (Queue queue : subscriptions.live()) {
+                if (index++ % step == offset && queue.getConsumerCount() > 0) {
+                    active++;
+                    if (queue.getMessageCount() > mark) {
+                        late++;
                     }
                 }
             }
@@ -89,19 +89,33 @@ public final class PublisherBackPressure implements ActiveMQServerMessagePlugin 
         }
     }
 
-    @Override
-    public void beforeSend(ServerSession session, Transaction tx, Message message, boolean direct, boolean noAutoCreateQueue) {
-        RemotingConnection connection = session.getRemotingConnection();
-        if (connection != null && connection.getTransportConnection() instanceof NettyServerConnection netty) {
-            Backlog backlog = netty.getChannel().attr(BACKLOG).get();
-            if (backlog != null) {
-                backlog.routed.incrementAndGet();
-            }
+    private boolean behind(Channel channel, Backlog backlog) {
+        if (fanOutBehind) {
+            return true;
         }
+        if (backlog.read <= mark) {
+            return false;
+        }
+        if (backlog.producer == null) {
+            backlog.producer = producerOf(channel);
+        }
+        long routed = backlog.producer == null ? 0 : backlog.producer.getMessagesSent();
+        return backlog.read - routed > mark;
     }
 
-    private boolean behind(Backlog backlog) {
-        return fanOutBehind || backlog.pending() > mark;
+    /** The MQTT producer Artemis made for the connection at its first PUBLISH; null until then. */
+    private ServerProducer producerOf(Channel channel) {
+        RemotingConnection connection = BoundedMQTTProtocolManagerFactory.connectionOf(channel);
+        ActiveMQServer current = server;
+        if (connection == null || current == null) {
+            return null;
+        }
+        for (ServerSession session : current.getSessions(connection.getID().toString())) {
+            for (ServerProducer producer : session.getServerProducers()) {
+                return producer;
+            }
+        }
+        return null;
     }
 
     /** A pipeline handler, after the MQTT decoder: counts the publishes read, and pauses reading while behind. */
@@ -117,8 +131,8 @@ public final class PublisherBackPressure implements ActiveMQServerMessagePlugin 
                         backlog = new Backlog();
                         channel.attr(BACKLOG).set(backlog);
                     }
-                    backlog.read.incrementAndGet();
-                    if (behind(backlog) && channel.config().isAutoRead()) {
+                    backlog.read++;
+                    if (behind(channel, backlog) && channel.config().isAutoRead()) {
                         channel.config().setAutoRead(false);
                         resumeWhenCaughtUp(ctx, backlog, System.nanoTime());
                     }
@@ -130,7 +144,7 @@ public final class PublisherBackPressure implements ActiveMQServerMessagePlugin 
 
     private void resumeWhenCaughtUp(ChannelHandlerContext ctx, Backlog backlog, long pausedAt) {
         ctx.executor().schedule(() -> {
-            if (behind(backlog) && ctx.channel().isActive() && System.nanoTime() - pausedAt < MAX_PAUSE_NANOS) {
+            if (behind(ctx.channel(), backlog) && ctx.channel().isActive() && System.nanoTime() - pausedAt < MAX_PAUSE_NANOS) {
                 resumeWhenCaughtUp(ctx, backlog, pausedAt);
             } else {
                 ctx.channel().config().setAutoRead(true);

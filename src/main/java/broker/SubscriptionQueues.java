@@ -17,14 +17,21 @@ import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerQueuePlugin;
 /**
  * The broker's MQTT subscription queues: each gets a {@link SubscriptionFilter} in place of the selector Artemis
  * evaluates for every message routed to it, and the live ones are listed here so that a check over them does not
- * have to walk every binding of the broker.
+ * have to walk every binding of the broker. Their delivery counters, plus those of the queues gone, are the
+ * broker's sent and dropped figures: read when asked, instead of counted by a broker plugin at every delivery
+ * (with any message plugin registered, Artemis calls into plugins several times per delivery).
  */
 final class SubscriptionQueues implements ActiveMQServerQueuePlugin {
 
-    private final Configuration config;
+    private volatile Configuration config;
     private final Set<Queue> queues = ConcurrentHashMap.newKeySet();
+    /** Counters of the queues gone. */
+    private long goneAcknowledged;
+    private long goneReplaced;
+    private long lastDelivered;
 
-    SubscriptionQueues(Configuration config) {
+    /** The configuration of the broker about to start (the management addresses the MQTT filter names). */
+    void configure(Configuration config) {
         this.config = config;
     }
 
@@ -50,7 +57,41 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin {
     @Override
     public void afterDestroyQueue(Queue queue, SimpleString address, SecurityAuth session, boolean checkConsumerCount,
                                   boolean removeConsumers, boolean autoDeleteAddress) {
-        queues.remove(queue);
+        retire(queue);
+    }
+
+    /** The broker stopped: its queues count as gone (they are not destroyed one by one). */
+    void retireAll() {
+        queues.forEach(this::retire);
+    }
+
+    /**
+     * Messages delivered to subscribers since start (QoS 1: on their way or acknowledged). The figure never goes
+     * down, though a message moving from delivering to acknowledged while it is read could make it dip by one.
+     */
+    synchronized long delivered() {
+        long total = goneAcknowledged;
+        for (Queue queue : queues) {
+            total += queue.getDeliveringCount() + queue.getMessagesAcknowledged();
+        }
+        lastDelivered = Math.max(lastDelivered, total);
+        return lastDelivered;
+    }
+
+    /** Oldest messages dropped from a full subscriber backlog (ring queue), since start. */
+    synchronized long replaced() {
+        long total = goneReplaced;
+        for (Queue queue : queues) {
+            total += queue.getMessagesReplaced();
+        }
+        return total;
+    }
+
+    private synchronized void retire(Queue queue) {
+        if (queues.remove(queue)) {
+            goneAcknowledged += queue.getMessagesAcknowledged();
+            goneReplaced += queue.getMessagesReplaced();
+        }
     }
 
     private void adopt(Queue queue) {

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
+import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.Subscriber;
@@ -54,6 +55,24 @@ class SubscriptionQueuesIT {
             app.close();
             app.start();
             assertEquals(1, subscriptionQueues(app).size(), "the persistent session's queue, read back from the journal");
+        }
+    }
+
+    @Test
+    void deliveries_stay_counted_after_the_subscriber_and_its_queue_are_gone() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            Subscriber leaving = Subscriber.on(app.tcpUrl(), "ansible/counted");
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            for (int i = 0; i < 3; i++) {
+                Clients.publish(publisher, "ansible/counted", "m" + i, 1, false);
+                leaving.next(WAIT);
+            }
+            Clients.close(publisher);
+            leaving.close();
+            Await.until(WAIT, () -> subscriptionQueues(app).isEmpty(), () -> "the subscription queue is deleted");
+            assertEquals(3, app.broker().statistics().messagesSent());
+            assertEquals(3, app.broker().statistics().messagesReceived());
+            assertEquals(0, app.broker().statistics().messagesDropped());
         }
     }
 

@@ -1,23 +1,25 @@
 package org.apache.activemq.artemis.core.protocol.mqtt;
 
-import broker.PublisherBackPressure;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.mqtt.MqttConnectMessage;
-import io.netty.util.AttributeKey;
-import org.apache.activemq.artemis.core.remoting.impl.netty.NettyServerConnection;
-import org.apache.activemq.artemis.spi.core.protocol.ConnectionEntry;
-import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
-import org.apache.activemq.artemis.spi.core.remoting.Connection;
-
 import java.util.List;
 import java.util.Map;
 
+import broker.BrokerStatistics;
+import broker.PublisherBackPressure;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
 import io.netty.handler.codec.mqtt.MqttDecoder;
+import io.netty.util.AttributeKey;
 import org.apache.activemq.artemis.api.core.BaseInterceptor;
+import org.apache.activemq.artemis.core.remoting.impl.netty.NettyServerConnection;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
+import org.apache.activemq.artemis.spi.core.protocol.ConnectionEntry;
 import org.apache.activemq.artemis.spi.core.protocol.ProtocolManager;
+import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
+import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
+import org.apache.activemq.artemis.spi.core.remoting.Connection;
 import org.apache.activemq.artemis.utils.uri.BeanSupport;
 
 /**
@@ -28,27 +30,37 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
  */
 public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactory {
 
+    private final BrokerStatistics statistics;
     private final PublisherBackPressure backPressure;
 
     /** {@code backPressure}: pauses reading publishers while the broker is behind; null for none. */
-    public BoundedMQTTProtocolManagerFactory(PublisherBackPressure backPressure) {
+    public BoundedMQTTProtocolManagerFactory(BrokerStatistics statistics, PublisherBackPressure backPressure) {
+        this.statistics = statistics;
         this.backPressure = backPressure;
+    }
+
+    /** The broker's connection for a channel of an MQTT listener; null before the broker made it. */
+    public static RemotingConnection connectionOf(Channel channel) {
+        ConnectionEntry entry = channel.attr(ENTRY).get();
+        return entry == null ? null : entry.connection;
     }
 
     @Override
     public ProtocolManager createProtocolManager(ActiveMQServer server, Map<String, Object> parameters,
                                                  List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing) throws Exception {
         BeanSupport.stripPasswords(parameters);
-        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, backPressure), parameters);
+        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, statistics, backPressure), parameters);
     }
 
     public static class BoundedMQTTProtocolManager extends MQTTProtocolManager {
 
+        private final BrokerStatistics statistics;
         private final PublisherBackPressure backPressure;
 
-        BoundedMQTTProtocolManager(ActiveMQServer server, List<BaseInterceptor> incoming,
-                                   List<BaseInterceptor> outgoing, PublisherBackPressure backPressure) throws Exception {
+        BoundedMQTTProtocolManager(ActiveMQServer server, List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing,
+                                   BrokerStatistics statistics, PublisherBackPressure backPressure) throws Exception {
             super(server, incoming, outgoing);
+            this.statistics = statistics;
             this.backPressure = backPressure;
         }
 
@@ -60,6 +72,7 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
                 pipeline.replace(MqttDecoder.class, "mqtt-decoder", new MqttDecoder(getMaximumPacketSize()));
             }
             pipeline.addAfter(pipeline.context(MqttDecoder.class).name(), "firehose-keepalive", new KeepAliveAsAsked());
+            pipeline.addAfter(pipeline.context(MqttDecoder.class).name(), "firehose-publish-counter", statistics.publishCounter());
             if (backPressure != null) {
                 pipeline.addAfter(pipeline.context(MqttDecoder.class).name(), "firehose-back-pressure", backPressure.handler());
             }
