@@ -5,7 +5,7 @@
 #   b: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, 20 msg/s         (latency)
 #   c: 10,000 subscribers (half WebSocket), 2 msg/s, QoS 0, 1 KiB       (loss, broker RSS)
 #   d: start-up, from launching the broker to all its listeners accepting (median of 5)
-# FIREHOSE_JAVA_OPTS adds JVM options to Firehose's command (default: none, as the README runs it).
+# FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m, as the README's run command has it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(a b c d)
@@ -42,7 +42,7 @@ protocol websockets
 CONF
 if id mosquitto > /dev/null 2>&1; then chown -R mosquitto "$work/mosquitto"; chmod 755 "$work"; fi
 mosquitto_cmd=(mosquitto -c "$work/mosquitto/mosquitto.conf")
-firehose_cmd=(java ${FIREHOSE_JAVA_OPTS:-} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
+firehose_cmd=(java ${FIREHOSE_JAVA_OPTS--Xmx768m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
   -Dfirehose.broker.ws-port=$FH_WS -Dfirehose.broker.data-dir="$work/firehose-data" -Dcamel.server.port=28080
   -Dcamel.management.port=29876 "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#"
   -jar target/firehose.jar)
@@ -69,9 +69,19 @@ for s in "${scenarios[@]}"; do
            --rate 20 --seconds 30 --warmup 5 --size 1024 --qos 0 | tee -a "$results"; stop ;;
       c) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "c:$broker" --subscribers 5000 --ws-subscribers 5000 \
            --publishers 1 --rate 2 --seconds 30 --warmup 5 --size 1024 --qos 0 | tee -a "$results"; stop ;;
-      d) if [ $broker = firehose ]; then cmd=("${firehose_cmd[@]}"); p=$FH_MQTT,$FH_WS; else cmd=("${mosquitto_cmd[@]}"); p=$MQ_MQTT,$MQ_WS; fi
+      d) # Firehose in a data directory of its own (a first start, then restarts reading only its own journal); then,
+         # if scenarios ran before, a restart in their data directory (the sessions of 10,000 subscribers to read back)
+         if [ $broker = firehose ]; then
+           cmd=("${firehose_cmd[@]/-Dfirehose.broker.data-dir=$work\/firehose-data/-Dfirehose.broker.data-dir=$work/firehose-data-d}"); p=$FH_MQTT,$FH_WS
+         else
+           cmd=("${mosquitto_cmd[@]}"); p=$MQ_MQTT,$MQ_WS
+         fi
          java -cp target/bench-classes bench.Startup --label "d:$broker" --ports $p --runs 5 --log "$work/$broker-startup.log" -- "${cmd[@]}" \
-           | tee -a "$results" ;;
+           | tee -a "$results"
+         if [ $broker = firehose ] && [ -d "$work/firehose-data" ]; then
+           java -cp target/bench-classes bench.Startup --label "d-restart:$broker" --ports $p --runs 5 --log "$work/$broker-restart.log" \
+             -- "${firehose_cmd[@]}" | tee -a "$results"
+         fi ;;
     esac
   done
 done
@@ -94,6 +104,7 @@ figures = {
         ("closed by broker", "closed_by_broker", "{:,}"), ("broker CPU %", "broker_cpu_percent", "{:.0f}")],
   "d": [("start-up ms (median of 5)", "startup_ms", "{:,.0f}"), ("min ms", "startup_min_ms", "{:,.0f}"), ("max ms", "startup_max_ms", "{:,.0f}")],
 }
+figures["d-restart"] = figures["d"]
 print("| scenario | figure | Firehose | Mosquitto | Firehose/Mosquitto |")
 print("| --- | --- | --- | --- | --- |")
 for s in sorted(rows):
