@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Firehose against Debian's Mosquitto 2.0.11 on this machine, same scenarios, alternating (issue 6).
-# usage: bench/vs-mosquitto.sh [a] [b] [c] [d]      (default: all four; about 6 minutes)
+# usage: bench/vs-mosquitto.sh [a] [b] [c] [d]...   (default: all four, about 12 minutes; a scenario given
+#        several times runs that often, alternating brokers, and the table shows medians)
 #   a: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, flat out        (deliveries/s)
 #   b: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, 20 msg/s         (latency)
 #   c: 10,000 subscribers (half WebSocket), 2 msg/s, QoS 0, 1 KiB       (loss, broker RSS)
@@ -89,11 +90,18 @@ done
 echo
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(java -version 2>&1 | head -1), $(mosquitto -h | head -1)"
 /usr/bin/python3 - "$results" <<'PY'
-import json, sys
-rows = {}
+import json, statistics, sys
+runs = {}
 for line in open(sys.argv[1]):
     if line.startswith("RESULT "):
-        r = json.loads(line[7:]); scenario, broker = r["label"].split(":"); rows.setdefault(scenario, {})[broker] = r
+        r = json.loads(line[7:]); scenario, broker = r["label"].split(":"); runs.setdefault(scenario, {}).setdefault(broker, []).append(r)
+# a scenario given more than once (bench/vs-mosquitto.sh b b b): each figure is the median of its runs
+def median(values):
+    if not all(isinstance(v, (int, float)) for v in values):
+        return values[-1]
+    m = statistics.median(values)
+    return int(m) if all(isinstance(v, int) for v in values) and float(m).is_integer() else m
+rows = {s: {b: {k: median([r.get(k) for r in rs]) for k in rs[-1]} for b, rs in brokers.items()} for s, brokers in runs.items()}
 figures = {
   "a": [("deliveries/s", "deliveries_per_s", "{:,.0f}"), ("publish rate/s", "publish_rate", "{:,.0f}"),
         ("broker peak RSS MiB", "broker_peak_rss_mib", "{:,.0f}"), ("broker CPU %", "broker_cpu_percent", "{:.0f}")],
@@ -105,6 +113,11 @@ figures = {
   "d": [("start-up ms (median of 5)", "startup_ms", "{:,.0f}"), ("min ms", "startup_min_ms", "{:,.0f}"), ("max ms", "startup_max_ms", "{:,.0f}")],
 }
 figures["d-restart"] = figures["d"]
+for s in sorted(runs):
+    n = len(runs[s].get("firehose", []))
+    if n > 1:
+        print(f"scenario {s}: median of {n} runs per broker; Firehose {[r.get('latency_p99_ms', r.get('deliveries_per_s')) for r in runs[s]['firehose']]}, "
+              f"Mosquitto {[r.get('latency_p99_ms', r.get('deliveries_per_s')) for r in runs[s].get('mosquitto', [])]}")
 print("| scenario | figure | Firehose | Mosquitto | Firehose/Mosquitto |")
 print("| --- | --- | --- | --- | --- |")
 for s in sorted(rows):
