@@ -28,6 +28,12 @@ public final class BrokerMetrics implements MeterBinder {
                 .description("Messages delivered to subscribers").register(registry);
         FunctionCounter.builder("firehose.broker.messages.dropped", stats, BrokerStatistics::messagesDropped)
                 .description("Oldest messages dropped from a full subscriber backlog").register(registry);
+        FunctionCounter.builder("firehose.broker.publisher.pauses", stats, BrokerStatistics::publisherPausesCaughtUp)
+                .tag("ended", "caught-up").description("Times a publisher was not read from while the broker caught up")
+                .register(registry);
+        FunctionCounter.builder("firehose.broker.publisher.pauses", stats, BrokerStatistics::publisherPausesAtLimit)
+                .tag("ended", "limit").description("Times a publisher was not read from while the broker caught up")
+                .register(registry);
     }
 
     private static double connections(ActiveMQServer server) {

@@ -16,6 +16,8 @@ import io.netty.handler.codec.mqtt.MqttMessageType;
 public final class BrokerStatistics {
 
     private final LongAdder received = new LongAdder();
+    private final LongAdder pausesCaughtUp = new LongAdder();
+    private final LongAdder pausesAtLimit = new LongAdder();
     private volatile SubscriptionQueues queues;
 
     void countFrom(SubscriptionQueues queues) {
@@ -42,6 +44,20 @@ public final class BrokerStatistics {
     public long messagesDropped() {
         SubscriptionQueues current = queues;
         return current == null ? 0 : current.replaced();
+    }
+
+    void publisherPaused(boolean caughtUp) {
+        (caughtUp ? pausesCaughtUp : pausesAtLimit).increment();
+    }
+
+    /** Times a publisher was not read from until the broker caught up ({@link PublisherBackPressure}). */
+    public long publisherPausesCaughtUp() {
+        return pausesCaughtUp.sum();
+    }
+
+    /** Times a publisher's pause ended at the 1 s limit, the broker still behind (or the connection gone). */
+    public long publisherPausesAtLimit() {
+        return pausesAtLimit.sum();
     }
 
     @ChannelHandler.Sharable

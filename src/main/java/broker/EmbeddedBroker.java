@@ -146,7 +146,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         subscriptions.configure(config);
         config.registerBrokerPlugin(subscriptions);
         statistics.countFrom(subscriptions);
-        backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark(), subscriptions) : null;
+        backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark(), subscriptions, statistics) : null;
 
         // A stalled subscriber keeps only its newest messages: each subscription is a ring queue.
         config.addAddressSetting("#", new AddressSettings()

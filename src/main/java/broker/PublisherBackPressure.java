@@ -36,6 +36,7 @@ public final class PublisherBackPressure {
 
     private final int mark;
     private final SubscriptionQueues subscriptions;
+    private final BrokerStatistics statistics;
     private volatile ActiveMQServer server;
     private volatile boolean fanOutBehind;
     private ScheduledFuture<?> check;
@@ -50,9 +51,10 @@ public final class PublisherBackPressure {
         ServerProducer producer;
     }
 
-    PublisherBackPressure(int mark, SubscriptionQueues subscriptions) {
+    PublisherBackPressure(int mark, SubscriptionQueues subscriptions, BrokerStatistics statistics) {
         this.mark = mark;
         this.subscriptions = subscriptions;
+        this.statistics = statistics;
     }
 
     public void start(ActiveMQServer server) {
@@ -144,9 +146,11 @@ public final class PublisherBackPressure {
 
     private void resumeWhenCaughtUp(ChannelHandlerContext ctx, Backlog backlog, long pausedAt) {
         ctx.executor().schedule(() -> {
-            if (behind(ctx.channel(), backlog) && ctx.channel().isActive() && System.nanoTime() - pausedAt < MAX_PAUSE_NANOS) {
+            boolean behind = behind(ctx.channel(), backlog);
+            if (behind && ctx.channel().isActive() && System.nanoTime() - pausedAt < MAX_PAUSE_NANOS) {
                 resumeWhenCaughtUp(ctx, backlog, pausedAt);
             } else {
+                statistics.publisherPaused(!behind);
                 ctx.channel().config().setAutoRead(true);
             }
         }, 1, TimeUnit.MILLISECONDS);

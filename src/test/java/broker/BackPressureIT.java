@@ -63,6 +63,11 @@ class BackPressureIT {
                 readers.shutdown();
             }
             assertTrue(dropped(app).contains("firehose_broker_messages_dropped_total 0.0"), dropped(app));
+            // the publisher was held back (the flood outruns the fan-out) and let go as soon as the broker caught up;
+            // a pause that only ends at its 1 s limit means the broker's count of routed publishes is not read
+            assertTrue(app.broker().statistics().publisherPausesCaughtUp() > 0, "the publisher was held back");
+            assertTrue(app.broker().statistics().publisherPausesAtLimit() <= 3,
+                    () -> app.broker().statistics().publisherPausesAtLimit() + " pauses ended at the limit");
         }
     }
 
