@@ -1,5 +1,7 @@
 package broker;
 
+import java.util.function.ToDoubleFunction;
+
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,11 +30,13 @@ public final class BrokerMetrics implements MeterBinder {
                 .description("Messages delivered to subscribers").register(registry);
         FunctionCounter.builder("firehose.broker.messages.dropped", stats, BrokerStatistics::messagesDropped)
                 .description("Oldest messages dropped from a full subscriber backlog").register(registry);
-        FunctionCounter.builder("firehose.broker.publisher.pauses", stats, BrokerStatistics::publisherPausesCaughtUp)
-                .tag("ended", "caught-up").description("Times a publisher was not read from while the broker caught up")
-                .register(registry);
-        FunctionCounter.builder("firehose.broker.publisher.pauses", stats, BrokerStatistics::publisherPausesAtLimit)
-                .tag("ended", "limit").description("Times a publisher was not read from while the broker caught up")
+        pauses(registry, stats, "caught-up", BrokerStatistics::publisherPausesCaughtUp);
+        pauses(registry, stats, "limit", BrokerStatistics::publisherPausesAtLimit);
+    }
+
+    private static void pauses(MeterRegistry registry, BrokerStatistics stats, String ended, ToDoubleFunction<BrokerStatistics> count) {
+        FunctionCounter.builder("firehose.broker.publisher.pauses", stats, count).tag("ended", ended)
+                .description("Times a publisher was held back, by how the pause ended: the broker caught up, or the 1 s limit")
                 .register(registry);
     }
 
