@@ -27,6 +27,7 @@ public record BrokerSettings(
         int backPressureMark,
         int threads,
         int ioThreads,
+        boolean eventLoopDelivery,
         int serverKeepAliveSeconds,
         List<Account> publishers,
         Account internal) {
@@ -55,6 +56,7 @@ public record BrokerSettings(
                 (int) number(property, "firehose.broker.publisher-back-pressure", 100),
                 (int) number(property, "firehose.broker.threads", 0),
                 (int) number(property, "firehose.broker.io-threads", 0),
+                Boolean.parseBoolean(text(property, "firehose.broker.event-loop-delivery", "true")),
                 (int) number(property, "firehose.broker.server-keep-alive", 60),
                 publishers,
                 internal);

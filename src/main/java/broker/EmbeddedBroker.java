@@ -1,5 +1,8 @@
 package broker;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +20,7 @@ import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyAcceptorFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
+import org.apache.activemq.artemis.core.paging.PagingManager;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.impl.ActiveMQServerImpl;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
@@ -37,11 +41,13 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     private final BrokerSettings settings;
     private final BrokerStatistics statistics = new BrokerStatistics();
-    private final List<String> listeners = new ArrayList<>();
+    /** Listener name to port, in the order they are opened. */
+    private final Map<String, Integer> listeners = new LinkedHashMap<>();
     private ActiveMQServer server;
 
     private PublisherBackPressure backPressure;
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
+    private EventLoopDelivery eventLoopDelivery;
 
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
@@ -52,25 +58,33 @@ public final class EmbeddedBroker extends ServiceSupport {
         Configuration config = configuration();
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
-        server = new ActiveMQServerImpl(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()));
+        server = new ActiveMQServerImpl(config, new BrokerSecurity(accounts, config.getWildcardConfiguration())) {
+            @Override
+            public PagingManager createPagingManager() throws Exception {
+                // Artemis has just built its queue factory; it reads its journal (creating queues) after this
+                if (eventLoopDelivery != null) {
+                    eventLoopDelivery.install(this);
+                }
+                return super.createPagingManager();
+            }
+        };
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(statistics, backPressure));
         server.start();
         subscriptions.adoptExisting(server);
         if (backPressure != null) {
             backPressure.start(server);
         }
+        // a broker that could not open a listener gives up its start at once (and never becomes active)
+        if (!server.getRemotingService().getAcceptors().values().stream().allMatch(Acceptor::isStarted)) {
+            server.stop();
+            server = null;
+            throw new IllegalStateException("cannot listen for " + String.join(", ", taken())
+                    + " (is the port in use?); see the broker's error above");
+        }
         if (!server.waitForActivation(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the broker did not become active within 30 s");
         }
-        for (Map.Entry<String, Acceptor> acceptor : server.getRemotingService().getAcceptors().entrySet()) {
-            if (!acceptor.getValue().isStarted()) {
-                server.stop();
-                server = null;
-                throw new IllegalStateException("cannot listen for " + acceptor.getKey()
-                        + " (is the port in use?); see the broker's error above");
-            }
-        }
-        LOG.info("Broker listening: {}; publishers: {}", String.join(", ", listeners),
+        LOG.info("Broker listening: {}; publishers: {}", listening(),
                 settings.publishers().isEmpty() ? "none" : settings.publishers());
     }
 
@@ -112,6 +126,25 @@ public final class EmbeddedBroker extends ServiceSupport {
         return tree;
     }
 
+    private String listening() {
+        List<String> all = new ArrayList<>();
+        listeners.forEach((name, port) -> all.add(name + " " + settings.host() + ":" + port));
+        return String.join(", ", all);
+    }
+
+    /** The listeners whose port cannot be bound now (all of them, if none can be told apart). */
+    private List<String> taken() {
+        List<String> taken = new ArrayList<>();
+        listeners.forEach((name, port) -> {
+            try (ServerSocket probe = new ServerSocket()) {
+                probe.bind(new InetSocketAddress(settings.host(), port));
+            } catch (IOException e) {
+                taken.add(name + " on " + settings.host() + ":" + port);
+            }
+        });
+        return taken.isEmpty() ? List.copyOf(listeners.keySet()) : taken;
+    }
+
     /** True when the broker is active and every listener accepts connections. */
     public boolean accepting() {
         ActiveMQServer current = server;
@@ -130,7 +163,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.setJournalSyncNonTransactional(settings.journalSync());
         config.setSecurityEnabled(true);
         if (settings.threads() > 0) {
-            config.setThreadPoolMaxSize(settings.threads()); // deliveries to subscriptions run on this pool
+            config.setThreadPoolMaxSize(settings.threads()); // routing of published messages runs on this pool
         }
         config.setJMXManagementEnabled(false);
         // it times every routing and delivery step (a few % of the broker's CPU) to log a stuck one
@@ -145,6 +178,10 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.registerBrokerPlugin(new UnstoredTopicAddresses());
         subscriptions.configure(config);
         config.registerBrokerPlugin(subscriptions);
+        eventLoopDelivery = settings.eventLoopDelivery() ? new EventLoopDelivery() : null;
+        if (eventLoopDelivery != null) {
+            config.registerBrokerPlugin(eventLoopDelivery);
+        }
         statistics.countFrom(subscriptions);
         backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark(), subscriptions, statistics) : null;
 
@@ -197,6 +234,6 @@ public final class EmbeddedBroker extends ServiceSupport {
         mqtt.put("maximumPacketSize", settings.maxPacketSize());
         mqtt.put("serverKeepAlive", settings.serverKeepAliveSeconds());
         config.addAcceptorConfiguration(new TransportConfiguration(NettyAcceptorFactory.class.getName(), params, name, mqtt));
-        listeners.add(name + " " + settings.host() + ":" + port);
+        listeners.put(name, port);
     }
 }

@@ -1,7 +1,8 @@
 package firehose;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import broker.EmbeddedBroker;
 import org.apache.camel.CamelContext;
@@ -24,6 +27,9 @@ public final class FirehoseApp implements AutoCloseable {
 
     public static final String PUBLISHER = "ansible";
     public static final String PUBLISHER_PASSWORD = "ansible-secret-8472";
+
+    /** Where this JVM starts handing out ports: random, so that test runs side by side rarely meet. */
+    private static final AtomicInteger NEXT_PORT = new AtomicInteger(ThreadLocalRandom.current().nextInt(12_000));
 
     private final Map<String, String> properties;
     private Main main;
@@ -134,12 +140,20 @@ public final class FirehoseApp implements AutoCloseable {
         return "http://127.0.0.1:" + properties.get("camel.server.port");
     }
 
+    /**
+     * A port free now, below Linux's ephemeral range (32768 and up): a port from that range can be taken by any
+     * outgoing connection before the broker binds it. Ports handed out are not handed out again in this JVM.
+     */
     public static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        for (int attempt = 0; attempt < 1_000; attempt++) {
+            int port = 20_000 + NEXT_PORT.getAndIncrement() % 12_000;
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                return port;
+            } catch (IOException taken) {
+                // in use: try the next one
+            }
         }
+        throw new IllegalStateException("no free port between 20000 and 32000");
     }
 }

@@ -1,0 +1,110 @@
+package broker;
+
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+
+import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
+import org.apache.activemq.artemis.core.server.Consumer;
+import org.apache.activemq.artemis.core.server.Queue;
+import org.apache.activemq.artemis.core.server.ServerConsumer;
+import org.apache.activemq.artemis.core.server.impl.ActiveMQServerImpl;
+import org.apache.activemq.artemis.core.server.impl.QueueFactoryImpl;
+import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerConsumerPlugin;
+import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
+import org.apache.activemq.artemis.utils.actors.OrderedExecutor;
+
+/**
+ * Each subscription queue delivers on the Netty event loop of its subscriber's connection. Artemis runs a queue's
+ * deliveries on its shared thread pool, and each write is then handed to the connection's event loop: two thread
+ * hand-offs per message per subscriber. On the event loop the write goes straight to the socket, and a subscriber
+ * that cannot keep up holds back only its own queue (which then drops its oldest messages) instead of growing
+ * Netty's outbound buffer. A queue keeps Artemis' ordered executor (one task at a time, in order); only the thread
+ * it runs on changes, and it goes back to the pool when its last consumer leaves or the event loop has stopped.
+ */
+final class EventLoopDelivery implements ActiveMQServerConsumerPlugin {
+
+    private volatile ActiveMQServerImpl server;
+
+    /**
+     * Gives the starting broker a queue factory whose queues run on switchable executors. To be called when Artemis
+     * has built its own factory and before it reads its journal (which creates the queues of persistent sessions).
+     */
+    void install(ActiveMQServerImpl server) {
+        if (this.server == server) {
+            return;
+        }
+        this.server = server;
+        Executor pool = server.getThreadPool();
+        server.replaceQueueFactory(new QueueFactoryImpl(() -> new QueueExecutor(new SwitchableExecutor(pool)),
+                server.getScheduledPool(), server.getAddressSettingsRepository(), server.getStorageManager(), server));
+    }
+
+    @Override
+    public void afterCreateConsumer(ServerConsumer consumer) {
+        if (consumer.getQueue().getExecutor() instanceof QueueExecutor executor) {
+            executor.target.runOn(eventLoopOf(consumer));
+        }
+    }
+
+    /** The queue follows another of its consumers (a shared subscription), or goes back to the pool. */
+    @Override
+    public void afterCloseConsumer(ServerConsumer closed, boolean failed) {
+        if (closed.getQueue().getExecutor() instanceof QueueExecutor executor) {
+            Executor next = null;
+            for (Consumer consumer : closed.getQueue().getConsumers()) {
+                if (consumer != closed && consumer instanceof ServerConsumer other && next == null) {
+                    next = eventLoopOf(other);
+                }
+            }
+            executor.target.runOn(next);
+        }
+    }
+
+    private Executor eventLoopOf(ServerConsumer consumer) {
+        RemotingConnection connection = server.getRemotingService().getConnection(consumer.getConnectionID());
+        return connection != null && connection.getTransportConnection() instanceof NettyConnection netty
+                ? netty.getNettyChannel().eventLoop() : null;
+    }
+
+    /** The event loop the queue's deliveries run on; null: Artemis' thread pool. */
+    static Executor deliveringOn(Queue queue) {
+        return queue.getExecutor() instanceof QueueExecutor executor ? executor.target.loop : null;
+    }
+
+    private static final class QueueExecutor extends OrderedExecutor {
+        final SwitchableExecutor target;
+
+        QueueExecutor(SwitchableExecutor target) {
+            super(target);
+            this.target = target;
+        }
+    }
+
+    /** Runs tasks on an event loop when one is set and still running, else on the broker's pool. */
+    private static final class SwitchableExecutor implements Executor {
+        private final Executor pool;
+        private volatile Executor loop;
+
+        SwitchableExecutor(Executor pool) {
+            this.pool = pool;
+        }
+
+        void runOn(Executor loop) {
+            this.loop = loop;
+        }
+
+        @Override
+        public void execute(Runnable task) {
+            Executor current = loop;
+            if (current != null) {
+                try {
+                    current.execute(task);
+                    return;
+                } catch (RejectedExecutionException stopped) {
+                    loop = null; // the listener closed; whatever is left runs on the pool
+                }
+            }
+            pool.execute(task);
+        }
+    }
+}
