@@ -191,6 +191,8 @@ public final class EmbeddedBroker extends ServiceSupport {
                 // Artemis' default first chunk of a queue's intake buffer is 8,192 slots (32 KiB) for every
                 // subscription, most of a subscriber's heap; it grows in chunks as needed
                 .setInitialQueueBufferSize(SUBSCRIPTION_BUFFER_CHUNK)
+                // MQTT has no message groups: spares reading a group id property for every delivery
+                .setDefaultGroupBuckets(0)
                 .setDeadLetterAddress(SimpleString.of("DLQ"))
                 .setExpiryAddress(SimpleString.of("ExpiryQueue"))
                 .setAutoCreateAddresses(true)

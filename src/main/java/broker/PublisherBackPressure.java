@@ -41,6 +41,7 @@ public final class PublisherBackPressure {
     private volatile boolean fanOutBehind;
     private ScheduledFuture<?> check;
     private int round;
+    private long receivedAtLastCheck = -1;
 
     /**
      * Publishes of one connection: read from its socket (counted on the connection's event loop), and routed (the
@@ -69,8 +70,16 @@ public final class PublisherBackPressure {
         fanOutBehind = false;
     }
 
-    /** Reads the backlog of up to {@link #SAMPLE} subscriptions with a consumer, a different share each time. */
+    /**
+     * Reads the backlog of up to {@link #SAMPLE} subscriptions with a consumer, a different share each time; not
+     * while nothing is published and the fan-out was found caught up (nobody to hold back then).
+     */
     private void checkFanOut() {
+        long received = statistics.messagesReceived();
+        if (!fanOutBehind && received == receivedAtLastCheck) {
+            return;
+        }
+        receivedAtLastCheck = received;
         try {
             int step = Math.max(1, subscriptions.live().size() / SAMPLE);
             int offset = round++ % step;
