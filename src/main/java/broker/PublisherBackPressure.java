@@ -81,15 +81,14 @@ public final class PublisherBackPressure {
         }
         receivedAtLastCheck = received;
         try {
-            int step = Math.max(1, subscriptions.live().size() / SAMPLE);
-            int offset = round++ % step;
-            int index = 0;
+            Queue[] queues = subscriptions.snapshot();
+            int step = Math.max(1, queues.length / SAMPLE);
             int active = 0;
             int late = 0;
-            for (Queue queue : subscriptions.live()) {
-                if (index++ % step == offset && queue.getConsumerCount() > 0) {
+            for (int i = Math.floorMod(round++, step); i < queues.length; i += step) {
+                if (queues[i].getConsumerCount() > 0) {
                     active++;
-                    if (queue.getMessageCount() > mark) {
+                    if (queues[i].getMessageCount() > mark) {
                         late++;
                     }
                 }

@@ -1,7 +1,5 @@
 package broker;
 
-import java.util.Collection;
-import java.util.Collections;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -25,6 +23,8 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin {
 
     private volatile Configuration config;
     private final Set<Queue> queues = ConcurrentHashMap.newKeySet();
+    private volatile Queue[] array = new Queue[0];
+    private volatile boolean changed;
     /** Counters of the queues gone. */
     private long goneAcknowledged;
     private long goneReplaced;
@@ -44,9 +44,15 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin {
         }
     }
 
-    /** The subscription queues now live (a view; it changes as clients come and go). */
-    Collection<Queue> live() {
-        return Collections.unmodifiableSet(queues);
+    /** The live queues as an array, copied again only after queues came or went (for sampling by index). */
+    Queue[] snapshot() {
+        Queue[] copy = array;
+        if (changed) {
+            changed = false; // before copying: a queue added meanwhile sets it again
+            copy = queues.toArray(new Queue[0]);
+            array = copy;
+        }
+        return copy;
     }
 
     @Override
@@ -89,6 +95,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin {
 
     private synchronized void retire(Queue queue) {
         if (queues.remove(queue)) {
+            changed = true;
             goneAcknowledged += queue.getMessagesAcknowledged();
             goneReplaced += queue.getMessagesReplaced();
         }
@@ -102,6 +109,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin {
         if (filter != null) {
             queue.setFilter(filter);
             queues.add(queue);
+            changed = true;
         }
     }
 }

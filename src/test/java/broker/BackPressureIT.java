@@ -71,6 +71,45 @@ class BackPressureIT {
         }
     }
 
+    @Test
+    void a_flat_out_publisher_is_held_back_while_most_subscribers_read_slowly() throws Exception {
+        int subscribers = 8;
+        int messages = 10_000;
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0")
+                .set("firehose.broker.subscriber-backlog", "3000").start()) {
+            List<Socket> sockets = new ArrayList<>();
+            List<CompletableFuture<Long>> counts = new ArrayList<>();
+            ExecutorService readers = Executors.newFixedThreadPool(subscribers);
+            try {
+                for (int i = 0; i < subscribers; i++) {
+                    Socket socket = RawMqtt.subscriber(app.port("mqtt"), "slow-" + i, 0, "ansible/slow", 16_384);
+                    socket.setSoTimeout(20_000);
+                    sockets.add(socket);
+                    // about 2 messages a millisecond: the publisher is many times faster
+                    counts.add(CompletableFuture.supplyAsync(() -> RawMqtt.countPublishes(socket, messages, 2), readers));
+                }
+                try (Socket publisher = RawMqtt.publisher(app.port("mqtt"), "flooder", FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
+                    OutputStream out = new BufferedOutputStream(publisher.getOutputStream(), 65536);
+                    byte[] message = RawMqtt.publish("ansible/slow", new byte[1024]);
+                    for (int i = 0; i < messages; i++) {
+                        out.write(message);
+                    }
+                    out.flush();
+                    List<Long> got = counts.stream().map(CompletableFuture::join).toList();
+                    // without the fan-out check the flood fills every backlog of 3,000 and the oldest are dropped
+                    assertEquals(java.util.Collections.nCopies(subscribers, (long) messages), got,
+                            () -> "every message reached every slow subscriber; " + dropped(app));
+                }
+            } finally {
+                for (Socket socket : sockets) {
+                    socket.close();
+                }
+                readers.shutdown();
+            }
+            assertTrue(app.broker().statistics().publisherPausesCaughtUp() > 0, "the publisher was held back");
+        }
+    }
+
     private static String dropped(FirehoseApp app) {
         try {
             return app.http("/observe/metrics").body().lines().filter(l -> l.startsWith("firehose_broker_messages")).toList().toString();

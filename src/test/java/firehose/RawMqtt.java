@@ -78,6 +78,11 @@ public final class RawMqtt {
 
     /** Reads MQTT packets until {@code expected} PUBLISHes came, the stream ends or a read times out; returns the count. */
     public static long countPublishes(Socket socket, long expected) {
+        return countPublishes(socket, expected, 0);
+    }
+
+    /** Counts PUBLISH packets, resting a millisecond after every {@code perMillisecond} of them (0: never rests). */
+    public static long countPublishes(Socket socket, long expected, int perMillisecond) {
         long count = 0;
         try {
             DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(socket.getInputStream(), 65536));
@@ -94,10 +99,15 @@ public final class RawMqtt {
                 in.skipNBytes(length);
                 if ((type >> 4) == 3) {
                     count++;
+                    if (perMillisecond > 0 && count % perMillisecond == 0) {
+                        Thread.sleep(1); // a slow reader
+                    }
                 }
             }
         } catch (IOException e) {
             // end of stream or silence: the count so far
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         return count;
     }
