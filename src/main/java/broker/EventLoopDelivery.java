@@ -3,6 +3,8 @@ package broker;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
+import org.apache.activemq.artemis.core.persistence.OperationContext;
+import org.apache.activemq.artemis.core.persistence.impl.journal.OperationContextImpl;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
 import org.apache.activemq.artemis.core.server.Consumer;
 import org.apache.activemq.artemis.core.server.Queue;
@@ -35,7 +37,8 @@ final class EventLoopDelivery implements ActiveMQServerConsumerPlugin {
         }
         this.server = server;
         Executor pool = server.getThreadPool();
-        server.replaceQueueFactory(new QueueFactoryImpl(() -> new QueueExecutor(new SwitchableExecutor(pool)),
+        server.replaceQueueFactory(new QueueFactoryImpl(
+                () -> new QueueExecutor(new SwitchableExecutor(pool, server.newOperationContext())),
                 server.getScheduledPool(), server.getAddressSettingsRepository(), server.getStorageManager(), server));
     }
 
@@ -80,13 +83,20 @@ final class EventLoopDelivery implements ActiveMQServerConsumerPlugin {
         }
     }
 
-    /** Runs tasks on an event loop when one is set and still running, else on the broker's pool. */
+    /**
+     * Runs tasks on an event loop when one is set and still running, else on the broker's pool; either way with the
+     * queue's own storage context. (Artemis writes to a subscriber once the thread's storage context has no pending
+     * journal operation. An event loop's context is that of the last MQTT connection it accepted: deliveries would
+     * wait on, or with its error be dropped for, another client's session.)
+     */
     private static final class SwitchableExecutor implements Executor {
         private final Executor pool;
+        private final OperationContext context;
         private volatile Executor loop;
 
-        SwitchableExecutor(Executor pool) {
+        SwitchableExecutor(Executor pool, OperationContext context) {
             this.pool = pool;
+            this.context = context;
         }
 
         void runOn(Executor loop) {
@@ -95,16 +105,31 @@ final class EventLoopDelivery implements ActiveMQServerConsumerPlugin {
 
         @Override
         public void execute(Runnable task) {
+            Runnable withContext = () -> runInContext(task);
             Executor current = loop;
             if (current != null) {
                 try {
-                    current.execute(task);
+                    current.execute(withContext);
                     return;
                 } catch (RejectedExecutionException stopped) {
                     loop = null; // the listener closed; whatever is left runs on the pool
                 }
             }
-            pool.execute(task);
+            pool.execute(withContext);
+        }
+
+        private void runInContext(Runnable task) {
+            OperationContext previous = OperationContextImpl.getContext(null);
+            OperationContextImpl.setContext(context);
+            try {
+                task.run();
+            } finally {
+                if (previous == null) {
+                    OperationContextImpl.clearContext();
+                } else {
+                    OperationContextImpl.setContext(previous);
+                }
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ import firehose.FirehoseApp;
 import firehose.Subscriber;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import org.apache.activemq.artemis.core.persistence.OperationContext;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTConnection;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTInterceptor;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
@@ -109,6 +110,27 @@ class EventLoopDeliveryIT {
     }
 
     @Test
+    void a_delivery_does_not_wait_for_the_journal_writes_of_another_client_on_its_event_loop() throws Exception {
+        try (FirehoseApp app = quiet().set("firehose.broker.io-threads", "1").start()) { // one event loop for all
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            try (Subscriber subscriber = Subscriber.connect(app.tcpUrl(), "ctx-sub", true).subscribe("ansible/ctx", 0);
+                 Subscriber last = Subscriber.connect(app.tcpUrl(), "ctx-last", true)) {
+                // Artemis made the session of the last connection on the loop the loop thread's storage context
+                OperationContext busy = sessionOf(app, "ctx-last").getSessionContext();
+                busy.storeLineUp(); // a journal write of that client's, still on its way
+                try {
+                    Clients.publish(publisher, "ansible/ctx", "m", 0, false);
+                    assertEquals("ansible/ctx", subscriber.next(WAIT).topic());
+                } finally {
+                    busy.done();
+                }
+            } finally {
+                Clients.close(publisher);
+            }
+        }
+    }
+
+    @Test
     void with_event_loop_delivery_off_writes_are_handed_over_from_the_pool() throws Exception {
         try (FirehoseApp app = quiet().set("firehose.broker.event-loop-delivery", "false").start()) {
             app.broker().server().getRemotingService().addOutgoingInterceptor(recorder);
@@ -141,11 +163,13 @@ class EventLoopDeliveryIT {
     }
 
     private static Queue queueOf(FirehoseApp app, String clientId) {
-        for (ServerSession session : app.broker().server().getSessions(connectionOf(app, clientId).getID().toString())) {
-            for (ServerConsumer consumer : session.getServerConsumers()) {
-                return consumer.getQueue();
-            }
+        for (ServerConsumer consumer : sessionOf(app, clientId).getServerConsumers()) {
+            return consumer.getQueue();
         }
         throw new AssertionError("no consumer for " + clientId);
+    }
+
+    private static ServerSession sessionOf(FirehoseApp app, String clientId) {
+        return app.broker().server().getSessions(connectionOf(app, clientId).getID().toString()).iterator().next();
     }
 }
