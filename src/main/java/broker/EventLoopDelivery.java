@@ -112,7 +112,9 @@ final class EventLoopDelivery implements ActiveMQServerConsumerPlugin {
                     current.execute(withContext);
                     return;
                 } catch (RejectedExecutionException stopped) {
-                    loop = null; // the listener closed; whatever is left runs on the pool
+                    if (loop == current) {
+                        loop = null; // the listener closed; whatever is left runs on the pool
+                    }
                 }
             }
             pool.execute(withContext);
