@@ -12,6 +12,11 @@ import org.eclipse.paho.client.mqttv3.MqttMessage;
 public final class Clients {
 
     private static final AtomicInteger IDS = new AtomicInteger();
+    /**
+     * How long a client call may block. Paho waits for ever by default, and its WebSocket client can miss a broker
+     * closing the connection during CONNECT (seen once with a refused connection: the test hung for 15 minutes).
+     */
+    static final long TIME_TO_WAIT_MILLIS = 20_000;
 
     private Clients() {
     }
@@ -39,6 +44,7 @@ public final class Clients {
     /** A connected client with the given credentials (null user: anonymous). */
     public static MqttClient connect(String url, String user, String password) throws MqttException {
         MqttClient client = new MqttClient(url, id("pub"), null);
+        client.setTimeToWait(TIME_TO_WAIT_MILLIS);
         client.connect(options(url, user, password));
         return client;
     }

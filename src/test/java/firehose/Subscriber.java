@@ -32,6 +32,7 @@ public final class Subscriber implements MqttCallback, AutoCloseable {
 
     public static Subscriber connect(String url, String clientId, boolean cleanSession) throws MqttException {
         MqttClient client = new MqttClient(url, clientId, null);
+        client.setTimeToWait(Clients.TIME_TO_WAIT_MILLIS);
         Subscriber subscriber = new Subscriber(client);
         client.setCallback(subscriber);
         var options = Clients.options(url, null, null);
