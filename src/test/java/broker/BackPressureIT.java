@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -35,33 +36,9 @@ class BackPressureIT {
     void a_flat_out_publisher_is_slowed_to_what_the_subscribers_take_and_nothing_is_dropped() throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0")
                 .set("firehose.broker.subscriber-backlog", "2000").start()) {
-            List<Socket> subscribers = new ArrayList<>();
-            List<CompletableFuture<Long>> counts = new ArrayList<>();
-            ExecutorService readers = Executors.newFixedThreadPool(SUBSCRIBERS); // every subscriber keeps reading
-            try {
-                for (int i = 0; i < SUBSCRIBERS; i++) {
-                    Socket socket = RawMqtt.subscriber(app.port("mqtt"), "flood-" + i, 0, "ansible/flood", 0);
-                    socket.setSoTimeout(20_000);
-                    subscribers.add(socket);
-                    counts.add(CompletableFuture.supplyAsync(() -> RawMqtt.countPublishes(socket, MESSAGES), readers));
-                }
-                try (Socket publisher = RawMqtt.publisher(app.port("mqtt"), "flooder", FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
-                    OutputStream out = new BufferedOutputStream(publisher.getOutputStream(), 65536);
-                    byte[] message = RawMqtt.publish("ansible/flood", new byte[1024]);
-                    for (int i = 0; i < MESSAGES; i++) {
-                        out.write(message);
-                    }
-                    out.flush();
-                    List<Long> got = counts.stream().map(CompletableFuture::join).toList();
-                    assertEquals(java.util.Collections.nCopies(SUBSCRIBERS, (long) MESSAGES), got,
-                            () -> "every message reached every subscriber; " + dropped(app));
-                }
-            } finally {
-                for (Socket socket : subscribers) {
-                    socket.close();
-                }
-                readers.shutdown();
-            }
+            List<Long> got = flood(app, "ansible/flood", SUBSCRIBERS, MESSAGES, 0, 0); // every subscriber keeps reading
+            assertEquals(Collections.nCopies(SUBSCRIBERS, (long) MESSAGES), got,
+                    () -> "every message reached every subscriber; " + dropped(app));
             assertTrue(dropped(app).contains("firehose_broker_messages_dropped_total 0.0"), dropped(app));
             // the publisher was held back (the flood outruns the fan-out) and let go as soon as the broker caught up;
             // a pause that only ends at its 1 s limit means the broker's count of routed publishes is not read
@@ -77,36 +54,45 @@ class BackPressureIT {
         int messages = 10_000;
         try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0")
                 .set("firehose.broker.subscriber-backlog", "3000").start()) {
-            List<Socket> sockets = new ArrayList<>();
-            List<CompletableFuture<Long>> counts = new ArrayList<>();
-            ExecutorService readers = Executors.newFixedThreadPool(subscribers);
-            try {
-                for (int i = 0; i < subscribers; i++) {
-                    Socket socket = RawMqtt.subscriber(app.port("mqtt"), "slow-" + i, 0, "ansible/slow", 16_384);
-                    socket.setSoTimeout(20_000);
-                    sockets.add(socket);
-                    // about 2 messages a millisecond: the publisher is many times faster
-                    counts.add(CompletableFuture.supplyAsync(() -> RawMqtt.countPublishes(socket, messages, 2), readers));
-                }
-                try (Socket publisher = RawMqtt.publisher(app.port("mqtt"), "flooder", FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
-                    OutputStream out = new BufferedOutputStream(publisher.getOutputStream(), 65536);
-                    byte[] message = RawMqtt.publish("ansible/slow", new byte[1024]);
-                    for (int i = 0; i < messages; i++) {
-                        out.write(message);
-                    }
-                    out.flush();
-                    List<Long> got = counts.stream().map(CompletableFuture::join).toList();
-                    // without the fan-out check the flood fills every backlog of 3,000 and the oldest are dropped
-                    assertEquals(java.util.Collections.nCopies(subscribers, (long) messages), got,
-                            () -> "every message reached every slow subscriber; " + dropped(app));
-                }
-            } finally {
-                for (Socket socket : sockets) {
-                    socket.close();
-                }
-                readers.shutdown();
-            }
+            // about 2 messages a millisecond each: the publisher is many times faster
+            List<Long> got = flood(app, "ansible/slow", subscribers, messages, 16_384, 2);
+            // without the fan-out check the flood fills every backlog of 3,000 and the oldest are dropped
+            assertEquals(Collections.nCopies(subscribers, (long) messages), got,
+                    () -> "every message reached every slow subscriber; " + dropped(app));
             assertTrue(app.broker().statistics().publisherPausesCaughtUp() > 0, "the publisher was held back");
+        }
+    }
+
+    /**
+     * Raw MQTT subscribers on {@code topic}, each read on a thread of its own, and a publisher writing {@code messages}
+     * QoS 0 publishes of 1 KiB as fast as its socket takes them; returns how many each subscriber got.
+     */
+    private static List<Long> flood(FirehoseApp app, String topic, int subscribers, int messages, int receiveBuffer,
+                                    int readPerMillisecond) throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        List<CompletableFuture<Long>> counts = new ArrayList<>();
+        ExecutorService readers = Executors.newFixedThreadPool(subscribers);
+        try {
+            for (int i = 0; i < subscribers; i++) {
+                Socket socket = RawMqtt.subscriber(app.port("mqtt"), "flood-" + i, 0, topic, receiveBuffer);
+                socket.setSoTimeout(20_000);
+                sockets.add(socket);
+                counts.add(CompletableFuture.supplyAsync(() -> RawMqtt.countPublishes(socket, messages, readPerMillisecond), readers));
+            }
+            try (Socket publisher = RawMqtt.publisher(app.port("mqtt"), "flooder", FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
+                OutputStream out = new BufferedOutputStream(publisher.getOutputStream(), 65536);
+                byte[] message = RawMqtt.publish(topic, new byte[1024]);
+                for (int i = 0; i < messages; i++) {
+                    out.write(message);
+                }
+                out.flush();
+                return counts.stream().map(CompletableFuture::join).toList();
+            }
+        } finally {
+            for (Socket socket : sockets) {
+                socket.close();
+            }
+            readers.shutdown();
         }
     }
 
