@@ -178,10 +178,13 @@ class SubunitIT {
     @Test
     void should_not_publish_again_a_file_published_before_a_restart() throws Exception {
         FirehoseApp app = app().start();
-        try (Subscriber subscriber = durable(app)) {
+        try (Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gearman-subunit/#")) {
             dropStream("mixed.subunit", "testrepository.subunit", NOVA);
             subscriber.next(WAIT);
             Await.until(WAIT, () -> Files.exists(folder("done").resolve("testrepository.subunit")), () -> "moved to done");
+            // the persistent session starts after the event: a QoS 1 delivery whose PUBACK the client had not sent
+            // before it disconnected would rightly come again after the restart and look like a second publication
+            durable(app).close();
         } finally {
             app.close();
         }
