@@ -7,9 +7,11 @@
 #   c: 10,000 subscribers (half WebSocket), 2 msg/s, QoS 0, 1 KiB       (loss, broker RSS)
 #   d: start-up, from launching the broker to all its listeners accepting (median of 5)
 # FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m, as the README's run command has it).
+# WARMUP: seconds of load before a, b, c measure (default 5), the same for both brokers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(a b c d)
+warmup=${WARMUP:-5}
 
 if ! command -v mosquitto > /dev/null; then
   $( [ "$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto > /dev/null
@@ -65,11 +67,11 @@ for s in "${scenarios[@]}"; do
     echo "== scenario $s: $broker"
     case $s in
       a) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "a:$broker" --subscribers 1000 --publishers 1 \
-           --rate 0 --seconds 20 --warmup 5 --size 1024 --qos 0 | tee -a "$results"; stop ;;
+           --rate 0 --seconds 20 --warmup "$warmup" --size 1024 --qos 0 | tee -a "$results"; stop ;;
       b) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "b:$broker" --subscribers 1000 --publishers 1 \
-           --rate 20 --seconds 30 --warmup 5 --size 1024 --qos 0 | tee -a "$results"; stop ;;
+           --rate 20 --seconds 30 --warmup "$warmup" --size 1024 --qos 0 | tee -a "$results"; stop ;;
       c) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "c:$broker" --subscribers 5000 --ws-subscribers 5000 \
-           --publishers 1 --rate 2 --seconds 30 --warmup 5 --size 1024 --qos 0 | tee -a "$results"; stop ;;
+           --publishers 1 --rate 2 --seconds 30 --warmup "$warmup" --size 1024 --qos 0 | tee -a "$results"; stop ;;
       d) # Firehose in a data directory of its own (a first start, then restarts reading only its own journal); then,
          # if scenarios ran before, a restart in their data directory (the sessions of 10,000 subscribers to read back)
          if [ $broker = firehose ]; then

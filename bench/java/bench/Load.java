@@ -51,6 +51,9 @@ public final class Load {
     /** Every delivery, warm-up included, and those that arrived while the measured phase was being published. */
     private volatile long all;
     private volatile long inWindow;
+    /** Per measured message (fixed rate only): its first and its last delivery's latency in µs, -1 until one arrives. */
+    private long[][] firstMicros = new long[0][];
+    private long[][] lastMicros = new long[0][];
 
     private Load(Map<String, String> args) {
         this.args = args;
@@ -106,6 +109,18 @@ public final class Load {
         long micros = Math.max(0, now - sentAt) / 1000; // read times are taken per read, a hair before the payload is looked at
         maxLatency = Math.max(maxLatency, micros);
         histogram[(int) Math.min(micros / 10, histogram.length - 1)]++;
+        if (seq < firstMicros[publisher].length) {
+            if (firstMicros[publisher][(int) seq] < 0) {
+                firstMicros[publisher][(int) seq] = micros;
+            }
+            lastMicros[publisher][(int) seq] = Math.max(lastMicros[publisher][(int) seq], micros);
+        }
+    }
+
+    /** The p-th percentile (0..1) over messages of one of the per-message figures, in ms; NaN without any. */
+    private static double perMessage(long[][] figures, double p) {
+        long[] all = java.util.Arrays.stream(figures).flatMapToLong(java.util.Arrays::stream).filter(v -> v >= 0).sorted().toArray();
+        return all.length == 0 ? Double.NaN : all[(int) Math.min(all.length - 1, Math.ceil(p * all.length) - 1)] / 1000.0;
     }
 
     private void run() throws Exception {
@@ -114,6 +129,13 @@ public final class Load {
         int warmup = integer("warmup", 5);
         double rate = Double.parseDouble(text("rate", "0"));
         int brokerPid = integer("broker-pid", 0);
+        int tracked = rate > 0 ? (int) Math.min(1_000_000, rate * seconds + 16) : 0;
+        firstMicros = new long[publishers][tracked];
+        lastMicros = new long[publishers][tracked];
+        for (int i = 0; i < publishers; i++) {
+            java.util.Arrays.fill(firstMicros[i], -1);
+            java.util.Arrays.fill(lastMicros[i], -1);
+        }
         long connectStarted = System.nanoTime();
         try (NioSubscribers subs = new NioSubscribers(host, integer("port", 1883), integer("subscribers", 100), integer("ws-port", 9001),
                 "bench/#", qos, integer("ws-subscribers", 0), this::delivered)) {
@@ -180,6 +202,12 @@ public final class Load {
             result.put("latency_p50_ms", percentile(0.50));
             result.put("latency_p99_ms", percentile(0.99));
             result.put("latency_max_ms", maxLatency / 1000.0);
+            if (tracked > 0) {
+                // per message: when its first subscriber got it, and when its last did (the whole fan-out)
+                result.put("first_delivery_p50_ms", perMessage(firstMicros, 0.50));
+                result.put("last_delivery_p50_ms", perMessage(lastMicros, 0.50));
+                result.put("last_delivery_p99_ms", perMessage(lastMicros, 0.99));
+            }
             result.put("connect_seconds", connectSeconds);
             result.put("closed_by_broker", subs.closed());
             if (brokerPid > 0) {
