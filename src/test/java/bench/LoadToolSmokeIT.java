@@ -48,6 +48,9 @@ class LoadToolSmokeIT {
             assertEquals(0, result.get("lost").longValue(), line);
             assertEquals(0, result.get("duplicates").longValue(), line);
             assertTrue(result.get("latency_p99_ms").doubleValue() > 0, line);
+            double first = result.get("first_delivery_p50_ms").doubleValue();
+            assertTrue(first > 0 && first <= result.get("last_delivery_p50_ms").doubleValue(), line);
+            assertTrue(result.get("last_delivery_p99_ms").doubleValue() <= result.get("latency_max_ms").doubleValue(), line);
             assertTrue(result.get("broker_rss_mib").doubleValue() > 0, line);
         }
     }
