@@ -6,7 +6,7 @@
 #   b: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, 20 msg/s         (latency)
 #   c: 10,000 subscribers (half WebSocket), 2 msg/s, QoS 0, 1 KiB       (loss, broker RSS)
 #   d: start-up, from launching the broker to all its listeners accepting (median of 5)
-# FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m, as the README's run command has it).
+# FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m -Xmn256m, as the README's run command has it).
 # WARMUP: seconds of load before a, b, c measure (default 5), the same for both brokers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +45,7 @@ protocol websockets
 CONF
 if id mosquitto > /dev/null 2>&1; then chown -R mosquitto "$work/mosquitto"; chmod 755 "$work"; fi
 mosquitto_cmd=(mosquitto -c "$work/mosquitto/mosquitto.conf")
-firehose_cmd=(java ${FIREHOSE_JAVA_OPTS--Xmx768m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
+firehose_cmd=(java ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
   -Dfirehose.broker.ws-port=$FH_WS -Dfirehose.broker.data-dir="$work/firehose-data" -Dcamel.server.port=28080
   -Dcamel.management.port=29876 "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#"
   -jar target/firehose.jar)

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The README's run command: {@code java -Xmx768m -jar target/firehose.jar} starts everything and stops cleanly on a signal. */
+/** The README's run command: {@code java -Xmx768m -Xmn256m -jar target/firehose.jar} starts everything and stops cleanly on a signal. */
 class StartStopJarIT {
 
     @TempDir
@@ -30,6 +30,7 @@ class StartStopJarIT {
         int management = FirehoseApp.freePort();
         List<String> options = List.of(
                 "-Xmx768m",
+                "-Xmn256m",
                 "-Dfirehose.broker.mqtt-port=" + mqtt,
                 "-Dfirehose.broker.ws-port=" + FirehoseApp.freePort(),
                 "-Dcamel.management.port=" + management,
