@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -119,7 +120,7 @@ public final class Load {
 
     /** The p-th percentile (0..1) over messages of one of the per-message figures, in ms; NaN without any. */
     private static double perMessage(long[][] figures, double p) {
-        long[] all = java.util.Arrays.stream(figures).flatMapToLong(java.util.Arrays::stream).filter(v -> v >= 0).sorted().toArray();
+        long[] all = Arrays.stream(figures).flatMapToLong(Arrays::stream).filter(v -> v >= 0).sorted().toArray();
         return all.length == 0 ? Double.NaN : all[(int) Math.min(all.length - 1, Math.ceil(p * all.length) - 1)] / 1000.0;
     }
 
@@ -133,8 +134,8 @@ public final class Load {
         firstMicros = new long[publishers][tracked];
         lastMicros = new long[publishers][tracked];
         for (int i = 0; i < publishers; i++) {
-            java.util.Arrays.fill(firstMicros[i], -1);
-            java.util.Arrays.fill(lastMicros[i], -1);
+            Arrays.fill(firstMicros[i], -1);
+            Arrays.fill(lastMicros[i], -1);
         }
         long connectStarted = System.nanoTime();
         try (NioSubscribers subs = new NioSubscribers(host, integer("port", 1883), integer("subscribers", 100), integer("ws-port", 9001),
