@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Firehose against Debian's Mosquitto 2.0.11 on this machine, same scenarios, alternating (issue 6).
-# usage: bench/vs-mosquitto.sh [a] [b] [c] [d]...   (default: all four, about 12 minutes; a scenario given
+# Firehose against Debian's Mosquitto 2.0.11 on this machine, same scenarios, alternating (issues 6 and 12).
+# usage: bench/vs-mosquitto.sh [a] [b] [c] [d] [s] [p]...   (default: a b c d, about 12 minutes; a scenario given
 #        several times runs that often, alternating brokers, and the table shows medians)
 #   a: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, flat out        (deliveries/s)
 #   b: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, 20 msg/s         (latency)
 #   c: 10,000 subscribers (half WebSocket), 2 msg/s, QoS 0, 1 KiB       (loss, broker RSS)
 #   d: start-up, from launching the broker to all its listeners accepting (median of 5)
+#   s: reconnect storm, sequential: N MQTT 3.1.1 clients (TCP) connect and subscribe one after another, each waiting
+#      for its CONNACK and SUBACK; then 2 msg/s for 20 s; then half of them drop off at once (disconnect storm)
+#   p: the same, 50 clients at a time, half of them over WebSocket
+# STORM_N: the client counts of s and p (default: 2000 10000 18000; a process here may hold 20,000 open files).
 # FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m -Xmn256m, as the README's run command has it).
+# FIREHOSE_JAR: the jar to measure (default: target/firehose.jar, built if missing), e.g. an older build to compare.
 # WARMUP: seconds of load before a, b, c measure (default 5), the same for both brokers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +21,11 @@ warmup=${WARMUP:-5}
 if ! command -v mosquitto > /dev/null; then
   $( [ "$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto > /dev/null
 fi
-[ -f target/firehose.jar ] || mvn -q -B package -DskipTests
+firehose_jar=${FIREHOSE_JAR:-target/firehose.jar}
+[ -f "$firehose_jar" ] || mvn -q -B package -DskipTests
 mkdir -p target/bench-classes
-javac -d target/bench-classes bench/java/bench/NioSubscribers.java bench/java/bench/Load.java bench/java/bench/Startup.java
+javac -d target/bench-classes bench/java/bench/NioSubscribers.java bench/java/bench/Load.java bench/java/bench/Startup.java \
+  bench/java/bench/Storm.java
 ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
 
 work=$(mktemp -d /tmp/firehose-vs-mosquitto.XXXXXX)
@@ -26,6 +33,8 @@ results="$work/results.txt"
 trap 'pkill -P $$ 2> /dev/null || true; kill $(cat "$work"/*.pid 2> /dev/null) 2> /dev/null || true' EXIT
 FH_MQTT=21883 FH_WS=29001 MQ_MQTT=31883 MQ_WS=39001
 load=(java -Xss512k -cp target/bench-classes bench.Load --user bench --password benchpw)
+storm=(java -Xss512k -cp target/bench-classes bench.Storm --user bench --password benchpw --rate 2 --seconds 20)
+storm_n=(${STORM_N:-2000 10000 18000})
 
 # Mosquitto: anonymous read, one password publisher confined to bench/#, the same backlog bound as Firehose's
 mkdir -p "$work/mosquitto"
@@ -46,9 +55,9 @@ CONF
 if id mosquitto > /dev/null 2>&1; then chown -R mosquitto "$work/mosquitto"; chmod 755 "$work"; fi
 mosquitto_cmd=(mosquitto -c "$work/mosquitto/mosquitto.conf")
 firehose_cmd=(java ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
-  -Dfirehose.broker.ws-port=$FH_WS -Dfirehose.broker.data-dir="$work/firehose-data" -Dcamel.server.port=28080
+  -Dfirehose.broker.ws-port=$FH_WS -Dfirehose.broker.data-dir="$work/firehose-data" -Dfirehose.broker.max-connections=19000 -Dcamel.server.port=28080
   -Dcamel.management.port=29876 "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#"
-  -jar target/firehose.jar)
+  -jar "$firehose_jar")
 
 wait_port() { for _ in $(seq 1 600); do (echo > /dev/tcp/127.0.0.1/"$1") 2> /dev/null && return 0; sleep 0.1; done; echo "port $1 not open" >&2; return 1; }
 start() { # broker -> sets pid
@@ -72,6 +81,11 @@ for s in "${scenarios[@]}"; do
            --rate 20 --seconds 30 --warmup "$warmup" --size 1024 --qos 0 | tee -a "$results"; stop ;;
       c) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "c:$broker" --subscribers 5000 --ws-subscribers 5000 \
            --publishers 1 --rate 2 --seconds 30 --warmup "$warmup" --size 1024 --qos 0 | tee -a "$results"; stop ;;
+      s|p) for n in "${storm_n[@]}"; do
+           if [ $s = s ]; then clients=(--clients "$n" --ws-clients 0 --parallel 1); else clients=(--clients $((n - n / 2)) --ws-clients $((n / 2)) --parallel 50); fi
+           start $broker; "${storm[@]}" $(ports $broker) --broker-pid $pid --label "$s$n:$broker" "${clients[@]}" --leave $((n / 2)) \
+             | tee -a "$results"; stop
+         done ;;
       d) # Firehose in a data directory of its own (a first start, then restarts reading only its own journal); then,
          # if scenarios ran before, a restart in their data directory (the sessions of 10,000 subscribers to read back)
          if [ $broker = firehose ]; then
@@ -115,6 +129,18 @@ figures = {
   "d": [("start-up ms (median of 5)", "startup_ms", "{:,.0f}"), ("min ms", "startup_min_ms", "{:,.0f}"), ("max ms", "startup_max_ms", "{:,.0f}")],
 }
 figures["d-restart"] = figures["d"]
+storm = [("connect + subscribe all, s", "connect_seconds", "{:.1f}"),
+         ("ms per client, first 2,000", "connect_first_block_ms_per_client", "{:.3f}"),
+         ("ms per client, last 2,000", "connect_last_block_ms_per_client", "{:.3f}"),
+         ("broker RSS MiB, idle, all connected", "broker_rss_mib", "{:,.0f}"),
+         ("broker RSS KiB per client", "broker_rss_kib_per_client", "{:.1f}"),
+         ("lost / closed by broker (2 msg/s)", "lost", "{:,}"), ("", "closed_by_broker", "{:,}"),
+         ("latency p99 ms (2 msg/s, all connected)", "latency_p99_ms", "{:.1f}"),
+         ("half drop off at once: p99 / max ms of the others", "storm_latency_p99_ms", "{:.1f}"), ("", "storm_latency_max_ms", "{:.1f}"),
+         ("... lost by the others", "storm_lost", "{:,}"), ("... broker CPU % (10 s)", "storm_broker_cpu_percent", "{:.0f}")]
+for key in runs:
+    if key[0] in "sp" and key[1:].isdigit():
+        figures[key] = storm
 for s in sorted(runs):
     n = len(runs[s].get("firehose", []))
     if n > 1:
@@ -122,11 +148,19 @@ for s in sorted(runs):
               f"Mosquitto {[r.get('latency_p99_ms', r.get('deliveries_per_s')) for r in runs[s].get('mosquitto', [])]}")
 print("| scenario | figure | Firehose | Mosquitto | Firehose/Mosquitto |")
 print("| --- | --- | --- | --- | --- |")
-for s in sorted(rows):
+for s in sorted(rows, key=lambda k: (k[0], int(k[1:]) if k[1:].isdigit() else 0, k)):
     fh, mq = rows[s].get("firehose", {}), rows[s].get("mosquitto", {})
     for name, key, fmt in figures[s]:
         a, b = fh.get(key), mq.get(key)
         ratio = "{:.2f}".format(a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "—"
         print(f"| {s} | {name} | {fmt.format(a) if a is not None else '—'} | {fmt.format(b) if b is not None else '—'} | {ratio} |")
+# memory per client as the slope between the smallest and the largest storm of a kind (fixed costs cancel out)
+for kind in "sp":
+    ns = sorted(int(k[1:]) for k in rows if k[0] == kind and k[1:].isdigit())
+    if len(ns) > 1:
+        lo, hi = rows[f"{kind}{ns[0]}"], rows[f"{kind}{ns[-1]}"]
+        slope = {b: (hi[b]["broker_rss_mib"] - lo[b]["broker_rss_mib"]) * 1024 / (ns[-1] - ns[0]) for b in hi if b in lo}
+        print(f"{kind}: RSS per added client from {ns[0]:,} to {ns[-1]:,} clients, KiB: "
+              + ", ".join(f"{b} {v:.1f}" for b, v in slope.items()))
 PY
 echo "raw results: $results"

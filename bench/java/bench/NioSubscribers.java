@@ -39,28 +39,52 @@ final class NioSubscribers implements AutoCloseable {
         this(host, port, count, 0, filter, 0, 0, (subscriber, payload, now) -> onPayload.accept(payload, now));
     }
 
-    /** {@code count} subscribers on {@code port} (TCP), then {@code wsCount} on {@code wsPort} (WebSocket, path /mqtt). */
+    /** {@code count} subscribers on {@code port} (TCP) and {@code wsCount} on {@code wsPort} (WebSocket, path /mqtt), mixed evenly. */
     NioSubscribers(String host, int port, int count, int wsPort, String filter, int qos, int wsCount, Delivery onPayload) throws IOException {
-        subscribed = new CountDownLatch(count + wsCount);
-        // connect (and upgrade) from several threads: a broker may answer each WebSocket handshake slowly
-        SocketChannel[] opened = new SocketChannel[count + wsCount];
-        java.util.concurrent.ExecutorService connectors = java.util.concurrent.Executors.newFixedThreadPool(32);
+        this(host, port, count, wsPort, filter, qos, wsCount, 0, null, onPayload);
+    }
+
+    /**
+     * As above; with {@code parallel} > 0, that many threads connect, and each waits for its client's CONNACK and SUBACK
+     * before the next (1: one client after another, as a reconnect storm of plain clients does), and
+     * {@code subscribedAt} (if given) gets the {@code System.nanoTime()} of each client's SUBACK. With 0, 32 threads
+     * write CONNECT and SUBSCRIBE without waiting, and the acknowledgements are read by the selector thread.
+     */
+    NioSubscribers(String host, int port, int count, int wsPort, String filter, int qos, int wsCount, int parallel,
+                   long[] subscribedAt, Delivery onPayload) throws IOException {
+        int total = count + wsCount;
+        subscribed = new CountDownLatch(total);
+        SocketChannel[] opened = new SocketChannel[total];
+        java.util.concurrent.ExecutorService connectors = java.util.concurrent.Executors.newFixedThreadPool(parallel > 0 ? parallel : 32);
         List<java.util.concurrent.Future<?>> done = new ArrayList<>();
-        for (int n = 0; n < count + wsCount; n++) {
-            int i = n;
+        AtomicInteger next = new AtomicInteger();
+        for (int t = 0; t < (parallel > 0 ? parallel : total); t++) {
+            int single = t;
             done.add(connectors.submit(() -> {
-                boolean ws = i >= count;
-                SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, ws ? wsPort : port));
-                channel.socket().setTcpNoDelay(true);
-                if (ws) {
-                    handshake(channel, host, wsPort);
+                for (int i = parallel > 0 ? next.getAndIncrement() : single; i < total; i = parallel > 0 ? next.getAndIncrement() : total) {
+                    boolean ws = webSocket(i, total, wsCount);
+                    SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, ws ? wsPort : port));
+                    channel.socket().setTcpNoDelay(true);
+                    if (ws) {
+                        handshake(channel, host, wsPort);
+                    }
+                    byte[] connect = connect("bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet());
+                    byte[] subscribe = subscribe(filter, qos);
+                    write(channel, ws ? frame(connect) : connect);
+                    if (parallel > 0) {
+                        expect(channel, ws, 2, "CONNACK");
+                    }
+                    write(channel, ws ? frame(subscribe) : subscribe);
+                    if (parallel > 0) {
+                        expect(channel, ws, 9, "SUBACK");
+                        subscribed.countDown();
+                        if (subscribedAt != null) {
+                            subscribedAt[i] = System.nanoTime();
+                        }
+                    }
+                    channel.configureBlocking(false);
+                    opened[i] = channel;
                 }
-                byte[] connect = connect("bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet());
-                byte[] subscribe = subscribe(filter, qos);
-                write(channel, ws ? frame(connect) : connect);
-                write(channel, ws ? frame(subscribe) : subscribe);
-                channel.configureBlocking(false);
-                opened[i] = channel;
                 return null;
             }));
         }
@@ -74,11 +98,55 @@ final class NioSubscribers implements AutoCloseable {
             connectors.shutdown();
         }
         for (int i = 0; i < opened.length; i++) {
-            opened[i].register(selector, SelectionKey.OP_READ, new Reader(i, i >= count, onPayload, subscribed));
+            opened[i].register(selector, SelectionKey.OP_READ, new Reader(i, webSocket(i, total, wsCount), onPayload,
+                    parallel > 0 ? new CountDownLatch(0) : subscribed));
             channels.add(opened[i]);
         }
         loop = new Thread(this::run, "nio-subscribers");
         loop.start();
+    }
+
+    /** Whether subscriber {@code i} of {@code total} is one of the {@code wsCount} WebSocket ones, spread evenly. */
+    private static boolean webSocket(int i, int total, int wsCount) {
+        return (long) (i + 1) * wsCount / total != (long) i * wsCount / total;
+    }
+
+    /** Blocking: reads one packet (in one WebSocket frame if {@code ws}) and checks its type. */
+    private static void expect(SocketChannel channel, boolean ws, int type, String name) throws IOException {
+        if (ws) {
+            ByteBuffer head = read(channel, 2);
+            int len = head.get(1) & 0x7f;
+            if (len >= 126) {
+                len = read(channel, len == 126 ? 2 : 8).getShort() & 0xffff;
+            }
+            ByteBuffer body = read(channel, len);
+            if (len == 0 || (body.get(0) & 0xff) >> 4 != type) {
+                throw new IOException("expected " + name + " in a WebSocket frame of " + len + " bytes");
+            }
+            return;
+        }
+        ByteBuffer head = read(channel, 2);
+        if ((head.get(0) & 0xff) >> 4 != type) {
+            throw new IOException("expected " + name + ", got packet type " + ((head.get(0) & 0xff) >> 4));
+        }
+        read(channel, head.get(1) & 0x7f);
+    }
+
+    private static ByteBuffer read(SocketChannel channel, int n) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(n);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer) < 0) {
+                throw new IOException("connection closed by the broker");
+            }
+        }
+        return buffer.flip();
+    }
+
+    /** Closes subscribers {@code from} (inclusive) to {@code to} (exclusive) at once, without DISCONNECT (a network drop). */
+    void drop(int from, int to) throws IOException {
+        for (int i = from; i < to; i++) {
+            channels.get(i).close();
+        }
     }
 
     private void run() {

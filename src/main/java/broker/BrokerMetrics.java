@@ -24,6 +24,8 @@ public final class BrokerMetrics implements MeterBinder {
                 .description("MQTT connections open now").register(registry);
         FunctionCounter.builder("firehose.broker.connections.opened", broker, b -> b.server() == null ? 0 : b.server().getTotalConnectionCount())
                 .description("MQTT connections opened since start").register(registry);
+        FunctionCounter.builder("firehose.broker.connections.refused", stats, BrokerStatistics::connectionsRefused).tag("reason", "max-connections")
+                .description("MQTT connections closed at once because the broker held firehose.broker.max-connections").register(registry);
         FunctionCounter.builder("firehose.broker.messages.received", stats, BrokerStatistics::messagesReceived)
                 .description("PUBLISH packets received from clients").register(registry);
         FunctionCounter.builder("firehose.broker.messages.sent", stats, BrokerStatistics::messagesSent)

@@ -19,13 +19,24 @@ public final class BrokerStatistics {
     private final LongAdder pausesCaughtUp = new LongAdder();
     private final LongAdder pausesAtLimit = new LongAdder();
     private volatile SubscriptionQueues queues;
+    private volatile ConnectionLimit limit;
 
     void countFrom(SubscriptionQueues queues) {
         this.queues = queues;
     }
 
+    void countFrom(ConnectionLimit limit) {
+        this.limit = limit;
+    }
+
+    /** Connections closed at once because the broker held {@code firehose.broker.max-connections}. */
+    public long connectionsRefused() {
+        ConnectionLimit current = limit;
+        return current == null ? 0 : current.refused();
+    }
+
     /** A pipeline handler, after the MQTT decoder, that counts the PUBLISH packets read from clients. */
-    public ChannelInboundHandler publishCounter() {
+    ChannelInboundHandler publishCounter() {
         return new PublishCounter();
     }
 

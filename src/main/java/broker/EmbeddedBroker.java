@@ -13,16 +13,15 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
+import io.netty.channel.ChannelPipeline;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.api.core.TransportConfiguration;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
-import org.apache.activemq.artemis.core.paging.PagingManager;
 import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyAcceptorFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
-import org.apache.activemq.artemis.core.server.impl.ActiveMQServerImpl;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
 import org.apache.camel.support.service.ServiceSupport;
@@ -46,6 +45,7 @@ public final class EmbeddedBroker extends ServiceSupport {
     private ActiveMQServer server;
 
     private PublisherBackPressure backPressure;
+    private ConnectionLimit connectionLimit;
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
     private EventLoopDelivery eventLoopDelivery;
 
@@ -58,17 +58,8 @@ public final class EmbeddedBroker extends ServiceSupport {
         Configuration config = configuration();
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
-        server = new ActiveMQServerImpl(config, new BrokerSecurity(accounts, config.getWildcardConfiguration())) {
-            @Override
-            public PagingManager createPagingManager() throws Exception {
-                // Artemis has just built its queue factory; it reads its journal (creating queues) after this
-                if (eventLoopDelivery != null) {
-                    eventLoopDelivery.install(this);
-                }
-                return super.createPagingManager();
-            }
-        };
-        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(statistics, backPressure));
+        server = new ArtemisServer(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()), eventLoopDelivery);
+        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers));
         server.start();
         subscriptions.adoptExisting(server);
         if (backPressure != null) {
@@ -86,6 +77,16 @@ public final class EmbeddedBroker extends ServiceSupport {
         }
         LOG.info("Broker listening: {}; publishers: {}", listening(),
                 settings.publishers().isEmpty() ? "none" : settings.publishers());
+    }
+
+    /** The broker's own handlers of each MQTT connection, right after the MQTT decoder: the connection limit first. */
+    private void addHandlers(ChannelPipeline pipeline) {
+        String decoder = BoundedMQTTProtocolManagerFactory.decoderName(pipeline);
+        if (backPressure != null) {
+            pipeline.addAfter(decoder, "firehose-back-pressure", backPressure.handler());
+        }
+        pipeline.addAfter(decoder, "firehose-publish-counter", statistics.publishCounter());
+        pipeline.addAfter(decoder, "firehose-connection-limit", connectionLimit.handler());
     }
 
     @Override
@@ -183,6 +184,8 @@ public final class EmbeddedBroker extends ServiceSupport {
             config.registerBrokerPlugin(eventLoopDelivery);
         }
         statistics.countFrom(subscriptions);
+        connectionLimit = new ConnectionLimit(settings.maxConnections(), settings.internal().name());
+        statistics.countFrom(connectionLimit);
         backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark(), subscriptions, statistics) : null;
 
         // A stalled subscriber keeps only its newest messages: each subscription is a ring queue.
@@ -220,7 +223,6 @@ public final class EmbeddedBroker extends ServiceSupport {
         params.put(TransportConstants.HOST_PROP_NAME, settings.host());
         params.put(TransportConstants.PORT_PROP_NAME, port);
         params.put(TransportConstants.PROTOCOLS_PROP_NAME, "MQTT");
-        params.put(TransportConstants.CONNECTIONS_ALLOWED, settings.maxConnections());
         if (settings.ioThreads() > 0) {
             params.put(TransportConstants.REMOTING_THREADS_PROPNAME, settings.ioThreads()); // Netty event loops
         }

@@ -10,9 +10,9 @@ import org.apache.activemq.artemis.core.server.Consumer;
 import org.apache.activemq.artemis.core.server.Queue;
 import org.apache.activemq.artemis.core.server.ServerConsumer;
 import org.apache.activemq.artemis.core.server.impl.ActiveMQServerImpl;
-import org.apache.activemq.artemis.core.server.impl.QueueFactoryImpl;
 import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerConsumerPlugin;
 import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
+import org.apache.activemq.artemis.utils.ExecutorFactory;
 import org.apache.activemq.artemis.utils.actors.OrderedExecutor;
 
 /**
@@ -28,18 +28,13 @@ final class EventLoopDelivery implements ActiveMQServerConsumerPlugin {
     private volatile ActiveMQServerImpl server;
 
     /**
-     * Gives the starting broker a queue factory whose queues run on switchable executors. To be called when Artemis
-     * has built its own factory and before it reads its journal (which creates the queues of persistent sessions).
+     * The executors of the starting broker's queues: switchable ones. Asked for when Artemis has built its own queue
+     * factory and before it reads its journal (which creates the queues of persistent sessions).
      */
-    void install(ActiveMQServerImpl server) {
-        if (this.server == server) {
-            return;
-        }
+    ExecutorFactory executors(ActiveMQServerImpl server) {
         this.server = server;
         Executor pool = server.getThreadPool();
-        server.replaceQueueFactory(new QueueFactoryImpl(
-                () -> new QueueExecutor(new SwitchableExecutor(pool, server.newOperationContext())),
-                server.getScheduledPool(), server.getAddressSettingsRepository(), server.getStorageManager(), server));
+        return () -> new QueueExecutor(new SwitchableExecutor(pool, server.newOperationContext()));
     }
 
     @Override

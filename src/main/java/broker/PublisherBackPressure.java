@@ -129,7 +129,7 @@ public final class PublisherBackPressure {
     }
 
     /** A pipeline handler, after the MQTT decoder: counts the publishes read, and pauses reading while behind. */
-    public ChannelInboundHandlerAdapter handler() {
+    ChannelInboundHandlerAdapter handler() {
         return new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {

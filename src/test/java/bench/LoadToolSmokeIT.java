@@ -19,7 +19,7 @@ import firehose.FirehoseApp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Keeps the benchmark's load tool working: compiled from bench/java, one tiny scenario against the application. */
+/** Keeps the benchmark's load tools working: compiled from bench/java, each with one tiny scenario against the application. */
 class LoadToolSmokeIT {
 
     @TempDir
@@ -30,7 +30,7 @@ class LoadToolSmokeIT {
         Path classes = Files.createDirectories(dir.resolve("classes"));
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         assertEquals(0, javac.run(null, null, null, "-d", classes.toString(),
-                "bench/java/bench/NioSubscribers.java", "bench/java/bench/Load.java"), "bench/java compiles");
+                "bench/java/bench/NioSubscribers.java", "bench/java/bench/Load.java", "bench/java/bench/Storm.java"), "bench/java compiles");
         try (FirehoseApp app = FirehoseApp.builder(dir.resolve("data")).set("firehose.broker.sys-interval", "0")
                 .set("firehose.publisher[bench].password", "bench-secret").set("firehose.publisher[bench].topics", "bench/#").start()) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -52,6 +52,34 @@ class LoadToolSmokeIT {
             assertTrue(first > 0 && first <= result.get("last_delivery_p50_ms").doubleValue(), line);
             assertTrue(result.get("last_delivery_p99_ms").doubleValue() <= result.get("latency_max_ms").doubleValue(), line);
             assertTrue(result.get("broker_rss_mib").doubleValue() > 0, line);
+        }
+    }
+
+    @Test
+    void the_storm_tool_connects_every_client_and_counts_what_the_others_get_while_half_drop_off() throws Exception {
+        Path classes = Files.createDirectories(dir.resolve("classes"));
+        assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(),
+                "bench/java/bench/NioSubscribers.java", "bench/java/bench/Storm.java"), "bench/java compiles");
+        try (FirehoseApp app = FirehoseApp.builder(dir.resolve("data")).set("firehose.broker.sys-interval", "0")
+                .set("firehose.publisher[bench].password", "bench-secret").set("firehose.publisher[bench].topics", "bench/#").start()) {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            ExternalTool.Result run = ExternalTool.run(Duration.ofSeconds(90), List.of(java, "-cp", classes.toString(), "bench.Storm",
+                    "--port", String.valueOf(app.port("mqtt")), "--ws-port", String.valueOf(app.port("ws")),
+                    "--clients", "20", "--ws-clients", "20", "--parallel", "4", "--rate", "10", "--seconds", "2",
+                    "--leave", "20", "--storm-seconds", "3", "--user", "bench", "--password", "bench-secret",
+                    "--broker-pid", String.valueOf(ProcessHandle.current().pid()), "--label", "smoke"));
+            assertEquals(0, run.exitCode(), run.out() + run.err());
+            String line = run.out().lines().filter(l -> l.startsWith("RESULT ")).findFirst().orElseThrow(() -> new AssertionError(run.out()));
+            JsonNode result = new ObjectMapper().readTree(line.substring(7));
+            assertEquals(40, result.get("clients").intValue(), line);
+            assertTrue(result.get("published").longValue() >= 15, line); // 10/s × 2 s, give or take a tick
+            for (String zero : List.of("lost", "duplicates", "closed_by_broker", "storm_lost", "storm_closed_by_broker")) {
+                assertEquals(0, result.get(zero).longValue(), zero + ": " + line);
+            }
+            assertTrue(result.get("connect_seconds").doubleValue() > 0, line);
+            assertTrue(result.get("latency_p99_ms").doubleValue() > 0, line);
+            assertTrue(result.get("storm_latency_p99_ms").doubleValue() > 0, line);
+            assertTrue(result.get("broker_rss_kib_per_client").doubleValue() > 0, line);
         }
     }
 }

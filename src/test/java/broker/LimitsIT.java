@@ -3,6 +3,7 @@ package broker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,13 +13,14 @@ import java.util.List;
 import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
+import firehose.LogCapture;
 import firehose.Subscriber;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** max-packet-size for every MQTT version and max-connections per listener. */
+/** max-packet-size for every MQTT version, and max-connections over all listeners. */
 class LimitsIT {
 
     @TempDir
@@ -43,15 +45,28 @@ class LimitsIT {
     }
 
     @Test
-    void connections_beyond_max_connections_are_refused_and_accepted_again_when_one_leaves() throws Exception {
+    void max_connections_holds_for_all_listeners_together_and_a_client_gets_in_again_when_one_leaves() throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data)
                 .set("firehose.broker.sys-interval", "0")
-                .set("firehose.broker.max-connections", "3").start()) {
+                .set("firehose.broker.max-connections", "3").start();
+             LogCapture log = LogCapture.open()) {
+            // the routes' own client is connected already and not counted: three clients fit, over two listeners
             List<MqttClient> clients = new ArrayList<>();
+            clients.add(Clients.connect(app.tcpUrl(), null, null));
+            clients.add(Clients.connect(app.wsUrl(), null, null));
+            clients.add(Clients.connect(app.tcpUrl(), null, null));
             for (int i = 0; i < 3; i++) {
-                clients.add(Clients.connect(app.wsUrl(), null, null));
+                assertThrows(MqttException.class, () -> Clients.connect(app.tcpUrl(), null, null));
+                assertThrows(MqttException.class, () -> Clients.connect(app.wsUrl(), null, null));
             }
-            assertThrows(MqttException.class, () -> Clients.connect(app.wsUrl(), null, null));
+            assertTrue(clients.stream().allMatch(MqttClient::isConnected), "the clients inside were not disturbed");
+            long refused = app.broker().statistics().connectionsRefused();
+            assertTrue(refused >= 6, refused + " refused (Paho tries MQTT 3.1 after 3.1.1 on some failures)");
+            assertTrue(app.http("/observe/metrics").body()
+                    .contains("firehose_broker_connections_refused_total{reason=\"max-connections\"} " + refused + ".0"));
+            List<String> refusals = log.problems().stream().map(LogCapture.Line::text).toList();
+            assertEquals(1, refusals.size(), "one log line for all the refusals: " + refusals);
+            assertTrue(refusals.get(0).contains("limit of 3 connections"), refusals.get(0));
 
             Clients.close(clients.remove(0));
             Await.until(Duration.ofSeconds(10), () -> {
@@ -62,6 +77,7 @@ class LimitsIT {
                     return false;
                 }
             }, () -> "no room after a client left");
+            assertThrows(MqttException.class, () -> Clients.connect(app.tcpUrl(), null, null));
             clients.forEach(Clients::close);
         }
     }

@@ -68,6 +68,8 @@ class SubscriptionQueuesIT {
                 leaving.next(WAIT);
             }
             Clients.close(publisher);
+            // Paho acknowledges a message after handing it over: close only once the broker has all three PUBACKs
+            Await.until(WAIT, () -> subscriptionQueues(app).get(0).getMessagesAcknowledged() == 3, () -> "three acknowledged");
             leaving.close();
             Await.until(WAIT, () -> subscriptionQueues(app).isEmpty(), () -> "the subscription queue is deleted");
             assertEquals(3, app.broker().statistics().messagesSent());

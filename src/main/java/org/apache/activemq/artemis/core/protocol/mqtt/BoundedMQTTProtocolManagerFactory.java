@@ -2,9 +2,8 @@ package org.apache.activemq.artemis.core.protocol.mqtt;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
-import broker.BrokerStatistics;
-import broker.PublisherBackPressure;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -25,18 +24,23 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
 /**
  * Artemis' MQTT with the acceptor's {@code maximumPacketSize} enforced by the decoder for every MQTT version.
  * Artemis itself checks the size only for MQTT 5 PUBLISH packets, after buffering them whole, so an MQTT 3.1.1
- * client could make it hold 256 MiB per connection. Lives in Artemis' package because the protocol manager's
- * constructor is package-private.
+ * client could make it hold 256 MiB per connection; and 3.x clients keep the keep-alive they asked for. The broker's
+ * own handlers (statistics, back-pressure, the connection limit) are added by the {@code handlers} given, after the
+ * decoder. Lives in Artemis' package because the protocol manager's constructor is package-private; it depends on
+ * nothing of Firehose's, so that the dependency runs one way.
  */
 public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactory {
 
-    private final BrokerStatistics statistics;
-    private final PublisherBackPressure backPressure;
+    private final Consumer<ChannelPipeline> handlers;
 
-    /** {@code backPressure}: pauses reading publishers while the broker is behind; null for none. */
-    public BoundedMQTTProtocolManagerFactory(BrokerStatistics statistics, PublisherBackPressure backPressure) {
-        this.statistics = statistics;
-        this.backPressure = backPressure;
+    /** {@code handlers}: adds the broker's own handlers to each MQTT connection's pipeline, after the MQTT decoder. */
+    public BoundedMQTTProtocolManagerFactory(Consumer<ChannelPipeline> handlers) {
+        this.handlers = handlers;
+    }
+
+    /** The name of the MQTT decoder in a connection's pipeline: the broker's handlers go after it. */
+    public static String decoderName(ChannelPipeline pipeline) {
+        return pipeline.context(MqttDecoder.class).name();
     }
 
     /** The broker's connection for a channel of an MQTT listener; null before the broker made it. */
@@ -49,19 +53,17 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
     public ProtocolManager createProtocolManager(ActiveMQServer server, Map<String, Object> parameters,
                                                  List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing) throws Exception {
         BeanSupport.stripPasswords(parameters);
-        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, statistics, backPressure), parameters);
+        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, handlers), parameters);
     }
 
     public static class BoundedMQTTProtocolManager extends MQTTProtocolManager {
 
-        private final BrokerStatistics statistics;
-        private final PublisherBackPressure backPressure;
+        private final Consumer<ChannelPipeline> handlers;
 
         BoundedMQTTProtocolManager(ActiveMQServer server, List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing,
-                                   BrokerStatistics statistics, PublisherBackPressure backPressure) throws Exception {
+                                   Consumer<ChannelPipeline> handlers) throws Exception {
             super(server, incoming, outgoing);
-            this.statistics = statistics;
-            this.backPressure = backPressure;
+            this.handlers = handlers;
         }
 
         @Override
@@ -71,11 +73,8 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
                 // an oversized packet fails decoding as soon as its length is read, and the client is disconnected
                 pipeline.replace(MqttDecoder.class, "mqtt-decoder", new MqttDecoder(getMaximumPacketSize()));
             }
-            pipeline.addAfter(pipeline.context(MqttDecoder.class).name(), "firehose-keepalive", new KeepAliveAsAsked());
-            pipeline.addAfter(pipeline.context(MqttDecoder.class).name(), "firehose-publish-counter", statistics.publishCounter());
-            if (backPressure != null) {
-                pipeline.addAfter(pipeline.context(MqttDecoder.class).name(), "firehose-back-pressure", backPressure.handler());
-            }
+            pipeline.addAfter(decoderName(pipeline), "firehose-keepalive", new KeepAliveAsAsked());
+            handlers.accept(pipeline);
         }
 
         @Override

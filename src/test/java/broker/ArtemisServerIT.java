@@ -1,0 +1,141 @@
+package broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import firehose.Clients;
+import firehose.FirehoseApp;
+import firehose.Subscriber;
+import org.apache.activemq.artemis.api.core.SimpleString;
+import org.apache.activemq.artemis.core.postoffice.Binding;
+import org.apache.activemq.artemis.core.postoffice.BindingType;
+import org.apache.activemq.artemis.core.protocol.mqtt.MQTTStateManager;
+import org.apache.activemq.artemis.core.protocol.mqtt.MQTTUtil;
+import org.apache.activemq.artemis.core.server.ActiveMQServer;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The changes {@link ArtemisServer} makes to Artemis: binding queries by address, the MQTT session store. */
+class ArtemisServerIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(15);
+
+    @TempDir
+    Path data;
+
+    @Test
+    void binding_queries_name_the_queues_artemis_own_search_finds() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            List<Subscriber> subscribers = new ArrayList<>();
+            for (String filter : List.of("ansible/a", "ansible/+", "ansible/#", "#", "+/a", "ansible/a/b", "zuul/#")) {
+                subscribers.add(Subscriber.on(app.tcpUrl(), filter));
+            }
+            subscribers.add(Subscriber.connect(app.tcpUrl(), Clients.id("kept"), false).subscribe("ansible/+/b", 1));
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            for (String topic : List.of("ansible/a", "ansible/a/b", "ansible/c")) {
+                Clients.publish(publisher, topic, "retained " + topic, 1, true);
+            }
+            Clients.close(publisher);
+
+            ActiveMQServer server = app.broker().server();
+            for (String address : List.of("ansible.a", "ansible.c", "ansible.a.b", "ansible.#", "ansible.*", "#", "*.a", "zuul.x",
+                    "nothing.here", "$sys.mqtt.retain.ansible.a", "$sys.mqtt.retain.ansible.*", "$sys.mqtt.retain.#",
+                    "$sys.mqtt.sessions", "activemq.notifications")) {
+                SimpleString queried = SimpleString.of(address);
+                Set<SimpleString> artemis = new HashSet<>();
+                for (Binding binding : server.getPostOffice().getMatchingBindings(queried)) {
+                    if (binding.getType() == BindingType.LOCAL_QUEUE || binding.getType() == BindingType.REMOTE_QUEUE) {
+                        artemis.add(binding.getUniqueName());
+                    }
+                }
+                assertEquals(artemis, new HashSet<>(server.bindingQuery(queried, false).getQueueNames()), address);
+            }
+            assertEquals(3, server.bindingQuery(SimpleString.of("$sys.mqtt.retain.#"), false).getQueueNames().size(),
+                    "one queue per retained topic");
+            for (Subscriber subscriber : subscribers) {
+                subscriber.close();
+            }
+        }
+    }
+
+    @Test
+    void a_new_wildcard_subscriber_gets_the_retained_message_of_every_matching_topic() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            for (String topic : List.of("ansible/r/1", "ansible/r/2", "ansible/other/3")) {
+                Clients.publish(publisher, topic, topic, 1, true);
+            }
+            Clients.close(publisher);
+            try (Subscriber plus = Subscriber.on(app.tcpUrl(), "ansible/r/+")) {
+                Set<String> got = new HashSet<>(List.of(plus.next(WAIT).topic(), plus.next(WAIT).topic()));
+                assertEquals(Set.of("ansible/r/1", "ansible/r/2"), got);
+                assertNull(plus.poll(Duration.ofMillis(300)), "and nothing else");
+            }
+        }
+    }
+
+    @Test
+    void clean_sessions_leave_no_record_behind_and_persistent_ones_survive_a_restart() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            String persistent = Clients.id("persistent");
+            Subscriber.connect(app.tcpUrl(), persistent, false).subscribe("ansible/kept/#", 1).close();
+            List<Subscriber> clean = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                clean.add(Subscriber.on(app.tcpUrl(), i % 2 == 0 ? "ansible/clean/" + i : "#"));
+            }
+            assertEquals(1, sessionRecords(app), "only the persistent session is journaled");
+
+            // clean sessions still connected when the broker stops leave nothing to read back at the next start
+            Set<String> cleanIds = new HashSet<>();
+            clean.forEach(subscriber -> cleanIds.add(subscriber.client().getClientId()));
+            app.close();
+            clean.forEach(ArtemisServerIT::closeQuietly);
+            app.start();
+            Set<String> states = MQTTStateManager.getInstance(app.broker().server()).getSessionStates().keySet();
+            assertTrue(states.contains(persistent), states.toString());
+            assertTrue(states.stream().noneMatch(cleanIds::contains), "no clean session read back: " + states);
+            assertEquals(1, sessionRecords(app));
+
+            assertTrue(sessionPresent(app, persistent, false), "the persistent session is there after the restart");
+            String cleanId = Clients.id("clean");
+            assertFalse(sessionPresent(app, cleanId, true));
+            assertFalse(sessionPresent(app, cleanId, false), "a clean session ended with its connection");
+        }
+    }
+
+    /** Records in Artemis' MQTT session store. */
+    private static long sessionRecords(FirehoseApp app) {
+        return app.broker().server().locateQueue(SimpleString.of(MQTTUtil.MQTT_SESSION_STORE)).getMessageCount();
+    }
+
+    /** Connects (and disconnects) a client and tells whether the broker said Session Present. */
+    private static boolean sessionPresent(FirehoseApp app, String clientId, boolean cleanSession) throws Exception {
+        MqttClient client = new MqttClient(app.tcpUrl(), clientId, null);
+        MqttConnectOptions options = Clients.options(app.tcpUrl(), null, null);
+        options.setCleanSession(cleanSession);
+        try {
+            return client.connectWithResult(options).getSessionPresent();
+        } finally {
+            Clients.close(client);
+        }
+    }
+
+    private static void closeQuietly(Subscriber subscriber) {
+        try {
+            subscriber.close();
+        } catch (Exception e) {
+            // the broker is gone already
+        }
+    }
+}
