@@ -12,6 +12,7 @@
 # STORM_N: the client counts of s and p (default: 2000 10000 18000; a process here may hold 20,000 open files).
 # FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m -Xmn256m, as the README's run command has it).
 # FIREHOSE_JAR: the jar to measure (default: target/firehose.jar, built if missing), e.g. an older build to compare.
+# BROKERS: which brokers to run (default: firehose mosquitto).
 # WARMUP: seconds of load before a, b, c measure (default 5), the same for both brokers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +73,7 @@ stop() { kill "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; rm 
 ports() { if [ "$1" = firehose ]; then echo "--port $FH_MQTT --ws-port $FH_WS"; else echo "--port $MQ_MQTT --ws-port $MQ_WS"; fi; }
 
 for s in "${scenarios[@]}"; do
-  for broker in firehose mosquitto; do
+  for broker in ${BROKERS:-firehose mosquitto}; do
     echo "== scenario $s: $broker"
     case $s in
       a) start $broker; "${load[@]}" $(ports $broker) --broker-pid $pid --label "a:$broker" --subscribers 1000 --publishers 1 \

@@ -27,7 +27,7 @@ import jakarta.mail.internet.MimeUtility;
 import publish.Topic;
 
 /**
- * One Launchpad notification mail read as a Firehose event, lpmqtt-compatible (SPEC §3.2), or the reason it is set
+ * One Launchpad notification mail read as a Firehose event, lpmqtt-compatible, or the reason it is set
  * aside instead: not from Launchpad, about a private bug, or unreadable.
  */
 public final class BugMail {

@@ -10,7 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import launchpad.LaunchpadMailbox;
 
 /**
- * Launchpad bug mail over IMAP(S) → {@code <topic>/<project>/bug/<number>} (SPEC §3.2). A template: each
+ * Launchpad bug mail over IMAP(S) → {@code <topic>/<project>/bug/<number>}. A template: each
  * {@code camel.route-template[<id>].template-id=launchpad} block in the properties is one mailbox.
  */
 public class LaunchpadRoutes extends RouteBuilder {

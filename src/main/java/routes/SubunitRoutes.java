@@ -28,7 +28,7 @@ import subunit.SubunitResults;
 import subunit.Worker;
 
 /**
- * Subunit v2 test results → {@code <topic>/<worker>/<project>/<build_change>} (SPEC §3.3), from three inputs: the
+ * Subunit v2 test results → {@code <topic>/<worker>/<project>/<build_change>}, from three inputs: the
  * inbox directory, {@code POST /subunit} (the stream, metadata in the query) and {@code POST /subunit/jobs} (a JSON
  * job whose {@code source_url} is fetched). All three go through {@code direct:subunit}.
  */

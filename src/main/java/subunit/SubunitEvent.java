@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import publish.Topic;
 
 /**
- * One run's event (SPEC §3.3): the gearman worker's {@code build_uuid}, {@code source_url}, {@code status}, every
+ * One run's event: the gearman worker's {@code build_uuid}, {@code source_url}, {@code status}, every
  * metadata field the job gave, and the summary; published on {@code <base>/<worker>/<project>/<build_change>}.
  */
 public final class SubunitEvent {

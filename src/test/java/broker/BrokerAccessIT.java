@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** SPEC §2 on all four listeners: anonymous read, password publish inside one's own filters, nothing else. */
+/** The access rules on all four listeners: anonymous read, password publish inside one's own filters, nothing else. */
 class BrokerAccessIT {
 
     private static final Duration WAIT = Duration.ofSeconds(10);

@@ -25,7 +25,7 @@ import org.apache.camel.Route;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Gerrit stream-events over SSH (a MINA SSHD server plays Gerrit) to MQTT subscribers, per SPEC §3.1. */
+/** Gerrit stream-events over SSH (a MINA SSHD server plays Gerrit) to MQTT subscribers. */
 class GerritIT {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -61,7 +61,7 @@ class GerritIT {
         return lines;
     }
 
-    /** SPEC §3.1, written out independently of the code under test. */
+    /** The topic rules of the README (Gerrit), written out independently of the code under test. */
     private static String expectedTopic(String base, String line) throws IOException {
         JsonNode event = new ObjectMapper().readTree(line);
         String project = Stream.of(event.path("project"), event.path("change").path("project"),

@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Launchpad bug mail from a GreenMail IMAP(S) server to MQTT subscribers, per SPEC §3.2. */
+/** Launchpad bug mail from a GreenMail IMAP(S) server to MQTT subscribers. */
 class LaunchpadIT {
 
     private static final Duration WAIT = Duration.ofSeconds(20);

@@ -31,7 +31,7 @@ import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Subunit results from the inbox, POST /subunit and POST /subunit/jobs to MQTT subscribers, per SPEC §3.3. */
+/** Subunit results from the inbox, POST /subunit and POST /subunit/jobs to MQTT subscribers. */
 class SubunitIT {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
