@@ -58,11 +58,15 @@ final class IndexedBindingQuery extends BindingQueryResult {
 
     private List<SimpleString> find() {
         Address query = new AddressImpl(address, wildcards);
+        boolean literal = !hasWildcard(address);
         boolean fullyQualified = !newFQQN && CompositeAddress.isFullyQualified(queried.toString());
         List<SimpleString> found = new ArrayList<>();
         try {
             for (SimpleString candidate : postOffice.getAddresses()) {
-                if (!new AddressImpl(candidate, wildcards).matches(query)) {
+                // two addresses without wildcards match when equal; only a wildcard needs Artemis' matching
+                boolean matches = literal && !hasWildcard(candidate) ? candidate.equals(address)
+                        : new AddressImpl(candidate, wildcards).matches(query);
+                if (!matches) {
                     continue;
                 }
                 for (Binding binding : postOffice.getDirectBindings(candidate)) {
@@ -75,5 +79,9 @@ final class IndexedBindingQuery extends BindingQueryResult {
             throw new IllegalStateException("listing the bindings of " + address, e);
         }
         return found;
+    }
+
+    private boolean hasWildcard(SimpleString name) {
+        return name.contains(wildcards.getAnyWords()) || name.contains(wildcards.getSingleWord());
     }
 }
