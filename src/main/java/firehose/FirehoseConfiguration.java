@@ -18,6 +18,7 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import publish.NoDelaySocketFactory;
 import publish.PipelinedMqttClient;
+import subunit.UploadBodies;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -62,12 +63,16 @@ public class FirehoseConfiguration implements CamelConfiguration {
         configureInternalClient(context.getComponent("paho", PahoComponent.class).getConfiguration(), settings, internal);
         // the uploads' HTTP server: Camel's engine cannot tell it from the management server by itself
         properties.resolveProperty("camel.server.port").map(String::strip).filter(p -> !p.isEmpty()).map(Integer::parseInt)
-                .ifPresent(port -> context.getComponent("platform-http", PlatformHttpComponent.class).setEngine(new VertxPlatformHttpEngine() {
-                    @Override
-                    public int getServerPort() {
-                        return port;
-                    }
-                }));
+                .ifPresent(port -> {
+                    VertxPlatformHttpEngine engine = new VertxPlatformHttpEngine() {
+                        @Override
+                        public int getServerPort() {
+                            return port;
+                        }
+                    };
+                    engine.setHandlers(List.of(new UploadBodies())); // runs before every route's own handling
+                    context.getComponent("platform-http", PlatformHttpComponent.class).setEngine(engine);
+                });
         // paho-pipelined: for stream sources, events go out in order without waiting for each PUBACK
         context.addComponent("paho-pipelined", pipelinedComponent(context, settings, internal, metrics));
     }

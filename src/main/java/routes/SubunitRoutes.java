@@ -82,7 +82,7 @@ public class SubunitRoutes extends RouteBuilder {
                 .process(SubunitRoutes::answer);
 
         SubunitJobs jobs = new SubunitJobs(Duration.ofSeconds(Long.parseLong(setting("firehose.subunit.fetch-timeout"))));
-        httpInput(from("platform-http:/subunit/jobs?httpMethodRestrict=POST").routeId("subunit-jobs"), results)
+        httpInput(from("platform-http:/subunit/jobs?httpMethodRestrict=POST&useStreaming=true").routeId("subunit-jobs"), results)
                 .bean(jobs, "fetch")
                 .to("direct:subunit")
                 .process(SubunitRoutes::answer);
