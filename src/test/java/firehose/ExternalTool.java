@@ -31,7 +31,7 @@ public final class ExternalTool {
             present = run(Duration.ofSeconds(20), prepend(executable, check)).exitCode() == 0;
         }
         if (!present) {
-            String why = executable + " " + String.join(" ", check) + " is not available: apt-get install -y mosquitto-clients python3-paho-mqtt python3-subunit subunit";
+            String why = executable + " " + String.join(" ", check) + " is not available: apt-get install -y mosquitto-clients python3-paho-mqtt python3-subunit subunit curl";
             if (Boolean.getBoolean("firehose.interop.required")) {
                 fail(why);
             }
