@@ -260,7 +260,7 @@ public final class Load {
     }
 
     /** utime + stime of a process, in clock ticks (100/s), and the time read. */
-    private static long[] cpu(int pid) throws IOException {
+    static long[] cpu(int pid) throws IOException {
         if (pid <= 0) {
             return new long[] {0, System.nanoTime()};
         }
@@ -269,7 +269,7 @@ public final class Load {
         return new long[] {Long.parseLong(fields[11]) + Long.parseLong(fields[12]), System.nanoTime()};
     }
 
-    private static long status(int pid, String key) throws IOException {
+    static long status(int pid, String key) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
             if (line.startsWith(key + ":")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", ""));
@@ -278,7 +278,7 @@ public final class Load {
         return -1;
     }
 
-    private static String json(Map<String, Object> map) {
+    static String json(Map<String, Object> map) {
         StringBuilder out = new StringBuilder("{");
         map.forEach((k, v) -> {
             if (out.length() > 1) {

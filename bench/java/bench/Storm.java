@@ -5,8 +5,6 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -130,7 +128,7 @@ public final class Storm {
                 result.put("latency_max_ms", steady.length == 0 ? Double.NaN : steady[steady.length - 1] / 1000.0);
 
                 // disconnect storm: the first `leave` clients drop at once, one second into --storm-seconds more of the stream
-                long[] cpu0 = cpu(pid);
+                long[] cpu0 = Load.cpu(pid);
                 Thread dropper = new Thread(() -> {
                     try {
                         Thread.sleep(1_000);
@@ -144,7 +142,7 @@ public final class Storm {
                 long first = publisher.sent();
                 long stormPublished = publisher.publish(rate, integer("storm-seconds", 10), first);
                 dropper.join();
-                long[] cpu1 = cpu(pid);
+                long[] cpu1 = Load.cpu(pid);
                 int stay = total - leave;
                 drain(() -> stayed(first) >= stormPublished * stay, 30);
                 long stayed = stayed(first);
@@ -162,7 +160,7 @@ public final class Storm {
                 throw new IllegalStateException("the subscribers' thread failed; no figures", subs.failure());
             }
         }
-        System.out.println("RESULT " + json(result));
+        System.out.println("RESULT " + Load.json(result));
     }
 
     /** Messages from sequence {@code first} on that the clients which stay have received. */
@@ -181,42 +179,12 @@ public final class Storm {
         }
     }
 
+    private static long rssKib(int pid) throws IOException {
+        return pid <= 0 ? 0 : Load.status(pid, "VmRSS");
+    }
+
     private static double percentile(long[] sorted, double p) {
         return sorted.length == 0 ? Double.NaN : sorted[(int) Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] / 1000.0;
-    }
-
-    private static long rssKib(int pid) throws IOException {
-        if (pid <= 0) {
-            return 0;
-        }
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        }
-        return 0;
-    }
-
-    /** utime + stime of a process, in clock ticks (100/s), and the time read. */
-    private static long[] cpu(int pid) throws IOException {
-        if (pid <= 0) {
-            return new long[] {0, System.nanoTime()};
-        }
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return new long[] {Long.parseLong(fields[11]) + Long.parseLong(fields[12]), System.nanoTime()};
-    }
-
-    private static String json(Map<String, Object> map) {
-        StringBuilder out = new StringBuilder("{");
-        map.forEach((k, v) -> {
-            if (out.length() > 1) {
-                out.append(',');
-            }
-            out.append('"').append(k).append("\":");
-            out.append(v instanceof String s ? "\"" + s + "\"" : v instanceof Double d ? String.format(Locale.ROOT, "%.3f", d) : v);
-        });
-        return out.append('}').toString();
     }
 
     /** One QoS 0 publisher on a plain socket, to bench/storm; payload: sequence and send time, 64 bytes. */

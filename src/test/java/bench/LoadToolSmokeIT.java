@@ -59,7 +59,7 @@ class LoadToolSmokeIT {
     void the_storm_tool_connects_every_client_and_counts_what_the_others_get_while_half_drop_off() throws Exception {
         Path classes = Files.createDirectories(dir.resolve("classes"));
         assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(),
-                "bench/java/bench/NioSubscribers.java", "bench/java/bench/Storm.java"), "bench/java compiles");
+                "bench/java/bench/NioSubscribers.java", "bench/java/bench/Load.java", "bench/java/bench/Storm.java"), "bench/java compiles");
         try (FirehoseApp app = FirehoseApp.builder(dir.resolve("data")).set("firehose.broker.sys-interval", "0")
                 .set("firehose.publisher[bench].password", "bench-secret").set("firehose.publisher[bench].topics", "bench/#").start()) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
