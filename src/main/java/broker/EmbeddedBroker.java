@@ -106,6 +106,11 @@ public final class EmbeddedBroker extends ServiceSupport {
         return server;
     }
 
+    /** The port a listener ({@code mqtt}, {@code mqtt-ws}, {@code mqtt-tls}, {@code mqtt-wss}) is open on; 0 if it is off. */
+    public int port(String listener) {
+        return listeners.getOrDefault(listener, 0);
+    }
+
     public BrokerStatistics statistics() {
         return statistics;
     }

@@ -2,6 +2,7 @@ package routes;
 
 import org.apache.camel.builder.RouteBuilder;
 
+import broker.EmbeddedBroker;
 import viewer.ViewerPage;
 
 /** The live web viewer on the HTTP port: {@code GET /} and the page's own scripts and styles under {@code /viewer/}. */
@@ -12,19 +13,14 @@ public class ViewerRoutes extends RouteBuilder {
         if (!Boolean.parseBoolean(setting("firehose.viewer.enabled")) || !Boolean.parseBoolean(setting("camel.server.enabled"))) {
             return;
         }
-        ViewerPage viewer = new ViewerPage(setting("firehose.viewer.ws-url"), port("firehose.broker.mqtt-port"),
-                port("firehose.broker.ws-port"), setting("firehose.broker.keystore").isEmpty() ? 0 : port("firehose.broker.wss-port"),
-                Integer.parseInt(setting("firehose.viewer.max-events")));
+        EmbeddedBroker broker = getContext().getRegistry().lookupByNameAndType("broker", EmbeddedBroker.class);
+        ViewerPage viewer = new ViewerPage(setting("firehose.viewer.ws-url"), broker.port("mqtt"), broker.port("mqtt-ws"),
+                broker.port("mqtt-wss"), Integer.parseInt(setting("firehose.viewer.max-events")));
         from("platform-http:/?httpMethodRestrict=GET,HEAD").routeId("viewer").process(viewer::page);
         from("platform-http:/viewer?matchOnUriPrefix=true&httpMethodRestrict=GET,HEAD").routeId("viewer-assets").process(viewer::asset);
     }
 
     private String setting(String key) {
         return getContext().getPropertiesComponent().resolveProperty(key).orElse("").trim();
-    }
-
-    private int port(String key) {
-        String value = setting(key);
-        return value.isEmpty() ? 0 : Integer.parseInt(value);
     }
 }

@@ -87,7 +87,7 @@ public final class ViewerPage {
     }
 
     /** The Content-Security-Policy for a page whose request named {@code host} (null: not known). */
-    String policy(String host) {
+    private String policy(String host) {
         return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src " + webSocketSources(host)
                 + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     }
@@ -120,7 +120,7 @@ public final class ViewerPage {
     }
 
     /** The host name of a Host header ({@code name:port}, {@code [v6]:port}), or null if it is not a plain host. */
-    static String hostOf(String header) {
+    private static String hostOf(String header) {
         if (header == null) {
             return null;
         }
