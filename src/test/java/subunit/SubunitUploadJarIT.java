@@ -34,12 +34,14 @@ class SubunitUploadJarIT {
     void should_take_a_200_mb_upload_in_a_128_mb_heap() throws Exception {
         int mqtt = FirehoseApp.freePort();
         int http = FirehoseApp.freePort();
+        int management = FirehoseApp.freePort();
         Process process = FatJar.start(dir, List.of("-Xmx128m",
                 "-Dfirehose.broker.host=127.0.0.1", "-Dfirehose.broker.mqtt-port=" + mqtt, "-Dfirehose.broker.ws-port=0",
-                "-Dcamel.management.port=" + FirehoseApp.freePort(), "-Dcamel.server.port=" + http, "-Dcamel.server.host=127.0.0.1",
+                "-Dcamel.management.port=" + management, "-Dcamel.server.port=" + http, "-Dcamel.server.host=127.0.0.1",
                 "-Dfirehose.subunit.worker=w1"));
         try {
-            Await.until(Duration.ofSeconds(60), () -> connects(http) || !process.isAlive(), () -> "not up: " + FatJar.output(dir));
+            // ready, not only listening: the HTTP server accepts before the routes behind it are added (404 until then)
+            Await.until(Duration.ofSeconds(60), () -> ready(management) || !process.isAlive(), () -> "not ready: " + FatJar.output(dir));
             byte[] run = Files.readAllBytes(Path.of("src/test/resources/subunit/mixed.subunit"));
             int copies = 200_000_000 / run.length + 1;
             try (Subscriber subscriber = Subscriber.on("tcp://127.0.0.1:" + mqtt, "gearman-subunit/#")) {
@@ -60,10 +62,15 @@ class SubunitUploadJarIT {
         }
     }
 
-    private static boolean connects(int port) {
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
-            return true;
+    private static boolean ready(int management) {
+        try {
+            return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + management + "/observe/health")).timeout(Duration.ofSeconds(2)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
         } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return false;
         }
     }
