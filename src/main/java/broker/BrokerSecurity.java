@@ -42,6 +42,13 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
 
     @Override
     public Subject authenticate(String user, String password, RemotingConnection connection, String securityDomain) {
+        if (connection != null && !"MQTT".equals(connection.getProtocolName())) {
+            // the cluster port speaks Artemis' core protocol, to other nodes only: Artemis lets in the node-to-node
+            // user with the right password before asking here, and refuses it with a wrong one itself
+            LOG.warn("Refused a {} connection from {} on the cluster port: only other nodes with the cluster password may connect",
+                    connection.getProtocolName(), connection.getRemoteAddress());
+            return null;
+        }
         if (user == null || user.isEmpty()) {
             return subject(ANONYMOUS);
         }

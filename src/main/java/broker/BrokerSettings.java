@@ -30,7 +30,8 @@ public record BrokerSettings(
         boolean eventLoopDelivery,
         int serverKeepAliveSeconds,
         List<Account> publishers,
-        Account internal) {
+        Account internal,
+        ClusterSettings cluster) {
 
     public boolean tlsConfigured() {
         return keystore != null && !keystore.isBlank();
@@ -59,14 +60,15 @@ public record BrokerSettings(
                 Boolean.parseBoolean(text(property, "firehose.broker.event-loop-delivery", "true")),
                 (int) number(property, "firehose.broker.server-keep-alive", 60),
                 publishers,
-                internal);
+                internal,
+                ClusterSettings.from(property));
     }
 
-    private static String text(Function<String, Optional<String>> property, String key, String fallback) {
+    static String text(Function<String, Optional<String>> property, String key, String fallback) {
         return property.apply(key).map(String::trim).orElse(fallback);
     }
 
-    private static int port(Function<String, Optional<String>> property, String key, int fallback) {
+    static int port(Function<String, Optional<String>> property, String key, int fallback) {
         String value = text(property, key, String.valueOf(fallback));
         return value.isEmpty() ? 0 : parse(key, value);
     }

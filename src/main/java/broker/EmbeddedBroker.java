@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 import io.netty.channel.ChannelPipeline;
@@ -48,6 +49,8 @@ public final class EmbeddedBroker extends ServiceSupport {
     private ConnectionLimit connectionLimit;
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
     private EventLoopDelivery eventLoopDelivery;
+    private ScheduledFuture<?> clusterWatch;
+    private volatile boolean clusterRefused;
 
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
@@ -75,8 +78,11 @@ public final class EmbeddedBroker extends ServiceSupport {
         if (!server.waitForActivation(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the broker did not become active within 30 s");
         }
-        LOG.info("Broker listening: {}; publishers: {}", listening(),
-                settings.publishers().isEmpty() ? "none" : settings.publishers());
+        if (settings.cluster().enabled()) {
+            clusterWatch = server.getScheduledPool().scheduleWithFixedDelay(this::watchCluster, 1, 1, TimeUnit.SECONDS);
+        }
+        LOG.info("Broker listening: {}; publishers: {}; {}", listening(),
+                settings.publishers().isEmpty() ? "none" : settings.publishers(), settings.cluster());
     }
 
     /** The broker's own handlers of each MQTT connection, right after the MQTT decoder: the connection limit first. */
@@ -89,8 +95,30 @@ public final class EmbeddedBroker extends ServiceSupport {
         pipeline.addAfter(decoder, "firehose-connection-limit", connectionLimit.handler());
     }
 
+    /**
+     * Artemis stops a node's cluster links for good when another node refuses its cluster password: say so once, in
+     * the terms of the properties.
+     */
+    private void watchCluster() {
+        ActiveMQServer current = server;
+        if (current != null && current.isActive() && !current.getClusterManager().isStarted() && !clusterRefused) {
+            clusterRefused = true;
+            LOG.error("This node is not in the cluster: another node refused its firehose.cluster.password. It serves its own"
+                    + " clients only, until it is restarted with the password the other nodes have");
+        }
+    }
+
+    /** True when another node refused this one's cluster password (its links stay down until a restart). */
+    public boolean clusterRefused() {
+        return clusterRefused;
+    }
+
     @Override
     protected void doStop() throws Exception {
+        if (clusterWatch != null) {
+            clusterWatch.cancel(false);
+            clusterWatch = null;
+        }
         if (backPressure != null) {
             backPressure.stop();
         }
@@ -109,6 +137,15 @@ public final class EmbeddedBroker extends ServiceSupport {
     /** The port a listener ({@code mqtt}, {@code mqtt-ws}, {@code mqtt-tls}, {@code mqtt-wss}) is open on; 0 if it is off. */
     public int port(String listener) {
         return listeners.getOrDefault(listener, 0);
+    }
+
+    /** The other nodes this one has a link to now (0 when standalone). */
+    public int linkedNodes() {
+        return ClusterLinks.linkedNodes(server);
+    }
+
+    public ClusterSettings cluster() {
+        return settings.cluster();
     }
 
     public BrokerStatistics statistics() {
@@ -216,6 +253,14 @@ public final class EmbeddedBroker extends ServiceSupport {
         }
         if (listeners.isEmpty()) {
             throw new IllegalArgumentException("every broker listener is turned off (firehose.broker.*-port)");
+        }
+        ClusterSettings cluster = settings.cluster();
+        if (cluster.enabled()) {
+            ClusterLinks.configure(config, cluster, settings.host(), settings.maxPacketSize());
+            // what waits for a node: the newest events for its subscriptions, as many as one subscriber's backlog
+            config.addAddressSetting(config.getInternalNamingPrefix() + "sf.#", new AddressSettings()
+                    .setDefaultRingSize(settings.subscriberBacklog()));
+            listeners.put(ClusterLinks.ACCEPTOR, cluster.port());
         }
         return config;
     }

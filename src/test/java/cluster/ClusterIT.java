@@ -1,0 +1,176 @@
+package cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import firehose.Await;
+import firehose.Clients;
+import firehose.FirehoseApp;
+import firehose.LogCapture;
+import firehose.Subscriber;
+import org.apache.activemq.artemis.core.postoffice.Binding;
+import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Three Firehose nodes in one Artemis cluster on loopback: each subscriber sees every event of every node once. */
+class ClusterIT {
+
+    static final String PASSWORD = "cluster-secret-5531";
+    static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    private final List<FirehoseApp> nodes = new ArrayList<>();
+    private final List<AutoCloseable> clients = new ArrayList<>();
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable client : clients) {
+            client.close();
+        }
+        nodes.forEach(FirehoseApp::close);
+    }
+
+    /** Builders of {@code count} nodes that list each other as members. */
+    static List<FirehoseApp.Builder> cluster(Path dir, int count, String password) {
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ports.add(FirehoseApp.freePort());
+        }
+        List<FirehoseApp.Builder> builders = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            List<String> others = new ArrayList<>();
+            for (int j = 0; j < count; j++) {
+                if (j != i) {
+                    others.add("127.0.0.1:" + ports.get(j));
+                }
+            }
+            builders.add(FirehoseApp.builder(dir.resolve("node" + (i + 1)))
+                    .set("firehose.cluster.port", String.valueOf(ports.get(i)))
+                    .set("firehose.cluster.members", String.join(",", others))
+                    .set("firehose.cluster.password", password));
+        }
+        return builders;
+    }
+
+    private void startAll(List<FirehoseApp.Builder> builders) throws InterruptedException {
+        for (FirehoseApp.Builder builder : builders) {
+            nodes.add(builder.start());
+        }
+        for (FirehoseApp node : nodes) {
+            Await.until(WAIT, () -> node.broker().linkedNodes() == nodes.size() - 1, () -> "links of a node: " + node.broker().linkedNodes());
+        }
+    }
+
+    /** The subscriptions of other nodes this node knows of (Artemis' remote queue bindings). */
+    static long remoteSubscriptions(FirehoseApp node) {
+        long count = 0;
+        for (Binding binding : (Iterable<Binding>) node.broker().server().getPostOffice().getAllBindings()::iterator) {
+            if (binding instanceof RemoteQueueBinding) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    @Test
+    void a_publisher_on_one_node_reaches_subscribers_on_the_others_once_and_in_order() throws Exception {
+        startAll(cluster(dir, 3, PASSWORD));
+        FirehoseApp node1 = nodes.get(0);
+        FirehoseApp node2 = nodes.get(1);
+        FirehoseApp node3 = nodes.get(2);
+        long before = remoteSubscriptions(node2);
+        Subscriber wildcard1 = track(Subscriber.on(node1.tcpUrl(), "ansible/#"));
+        Subscriber exact3 = track(Subscriber.on(node3.tcpUrl(), "ansible/deploy/web"));
+        Subscriber plus3 = track(Subscriber.on(node3.wsUrl(), "ansible/+/web"));
+        Subscriber all3 = track(Subscriber.on(node3.tcpUrl(), "#"));
+        Await.until(WAIT, () -> remoteSubscriptions(node2) >= before + 4, () -> "node 2 knows " + remoteSubscriptions(node2));
+
+        MqttClient publisher = Clients.connect(node2.tcpUrl(), FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD);
+        clients.add(publisher::disconnect);
+        int events = 200;
+        for (int i = 0; i < events; i++) {
+            Clients.publish(publisher, "ansible/deploy/web", "{\"n\":" + i + "}", 1, false);
+        }
+        for (Subscriber subscriber : List.of(wildcard1, exact3, plus3, all3)) {
+            for (int i = 0; i < events; i++) {
+                Subscriber.Received received = subscriber.next(WAIT);
+                assertEquals("ansible/deploy/web", received.topic());
+                assertEquals("{\"n\":" + i + "}", received.payload());
+            }
+        }
+        // nothing twice: a marker published last is the next and only thing each one gets
+        Clients.publish(publisher, "ansible/deploy/web", "end", 1, false);
+        for (Subscriber subscriber : List.of(wildcard1, exact3, plus3, all3)) {
+            assertEquals("end", subscriber.next(WAIT).payload());
+            assertNull(subscriber.poll(Duration.ofMillis(300)));
+        }
+    }
+
+    @Test
+    void an_anonymous_publish_is_refused_on_every_node_and_reaches_no_one() throws Exception {
+        startAll(cluster(dir, 3, PASSWORD));
+        long before = remoteSubscriptions(nodes.get(2));
+        Subscriber all1 = track(Subscriber.on(nodes.get(0).tcpUrl(), "#"));
+        Subscriber all2 = track(Subscriber.on(nodes.get(1).tcpUrl(), "#"));
+        Await.until(WAIT, () -> remoteSubscriptions(nodes.get(2)) >= before + 2, () -> "node 3 knows " + remoteSubscriptions(nodes.get(2)));
+
+        MqttClient anonymous = Clients.connect(nodes.get(2).tcpUrl(), null, null);
+        // Artemis answers a refused QoS 1 publish by closing the connection (MQTT 3.1.1 has no negative PUBACK)
+        assertThrows(MqttException.class, () -> Clients.publish(anonymous, "ansible/deploy/web", "forged", 1, false));
+        Clients.close(anonymous);
+        MqttClient publisher = Clients.connect(nodes.get(2).tcpUrl(), FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD);
+        clients.add(publisher::disconnect);
+        Clients.publish(publisher, "ansible/deploy/web", "genuine", 1, false);
+        for (Subscriber subscriber : List.of(all1, all2)) {
+            assertEquals("genuine", subscriber.next(WAIT).payload()); // the forged one, sent first, would come first
+        }
+    }
+
+    @Test
+    void a_node_with_another_password_does_not_join_and_the_others_go_on() throws Exception {
+        List<FirehoseApp.Builder> builders = cluster(dir, 3, PASSWORD);
+        builders.get(2).set("firehose.cluster.password", "not-the-password");
+        try (LogCapture log = LogCapture.open()) {
+            startAll(builders.subList(0, 2));
+            FirehoseApp intruder = builders.get(2).start();
+            nodes.add(intruder);
+            Await.until(WAIT, () -> log.lines().stream().anyMatch(l -> l.text().contains("another node refused its firehose.cluster.password")),
+                    () -> "no log line about the password");
+            assertTrue(intruder.broker().clusterRefused());
+            Subscriber onIntruder = track(Subscriber.on(intruder.tcpUrl(), "#"));
+            long before = remoteSubscriptions(nodes.get(1));
+            Subscriber on1 = track(Subscriber.on(nodes.get(0).tcpUrl(), "#"));
+            Await.until(WAIT, () -> remoteSubscriptions(nodes.get(1)) >= before + 1, () -> "node 2 knows " + remoteSubscriptions(nodes.get(1)));
+            MqttClient publisher = Clients.connect(nodes.get(1).tcpUrl(), FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD);
+            clients.add(publisher::disconnect);
+            Clients.publish(publisher, "ansible/deploy/web", "members only", 1, false);
+            assertEquals("members only", on1.next(WAIT).payload());
+            assertNull(onIntruder.poll(Duration.ofSeconds(1)));
+            assertEquals(1, nodes.get(0).broker().linkedNodes());
+            assertEquals(1, nodes.get(1).broker().linkedNodes());
+            assertEquals(0, intruder.broker().linkedNodes());
+            assertFalse(nodes.get(0).broker().clusterRefused());
+            assertFalse(nodes.get(1).broker().clusterRefused());
+            assertTrue(log.lines().stream().noneMatch(l -> l.text().contains(PASSWORD) || l.text().contains("not-the-password")));
+        }
+    }
+
+    private Subscriber track(Subscriber subscriber) {
+        clients.add(subscriber);
+        return subscriber;
+    }
+}
