@@ -46,17 +46,24 @@ public class FirehoseConfiguration implements CamelConfiguration {
         List<Account> publishers = Account.publishers(propertyNames(properties), properties::resolveProperty);
         BrokerSettings settings = BrokerSettings.from(properties::resolveProperty, publishers, internal);
 
+        // before the routes are built: they read their shared inputs through master: when a cluster service is set
+        LeaderElection.configure(context);
+
         EmbeddedBroker broker = new EmbeddedBroker(settings);
         broker.start();
         // stopped by Camel after the routes, so in-flight events still reach the broker
         context.addService(broker, true, true);
         context.getRegistry().bind("broker", broker);
         context.getRegistry().bind("brokerHealthCheck", new BrokerHealthCheck(broker));
+        if (settings.cluster().enabled()) {
+            context.getRegistry().bind("clusterHealthCheck", new ClusterHealthCheck(broker, context));
+        }
 
         // camel.metrics.enabled binds the registry that /observe/metrics serves
         MeterRegistry metrics = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
         if (metrics != null) {
             new BrokerMetrics(broker).bindTo(metrics);
+            LeaderElection.bindMetrics(context, metrics);
         }
 
         // paho: confirms each event (the exchange completes after the PUBACK)

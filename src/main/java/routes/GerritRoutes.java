@@ -2,6 +2,8 @@ package routes;
 
 import org.apache.camel.builder.RouteBuilder;
 
+import firehose.LeaderElection;
+
 /**
  * Gerrit {@code stream-events} → {@code <topic>/<project>/<event type>}, payload the line exactly as Gerrit sent it.
  * A template: each {@code camel.route-template[<id>].template-id=gerrit} block in the properties is one server.
@@ -23,10 +25,11 @@ public class GerritRoutes extends RouteBuilder {
                 .templateParameter("keepalive-max-missed", "3")
                 .templateParameter("max-backoff", "60")
                 .templateParameter("max-line-length", "4000000")
-                .from("gerrit-stream:{{host}}:{{port}}?username={{username}}&keyFile=RAW({{key-file}})"
+                // one node of a cluster at a time holds the stream (each node reading it would publish every event twice)
+                .from(LeaderElection.source(getContext(), "gerrit-{{host}}-{{port}}", "gerrit-stream:{{host}}:{{port}}?username={{username}}&keyFile=RAW({{key-file}})"
                         + "&keyPassphrase=RAW({{key-passphrase}})&knownHosts=RAW({{known-hosts}})&command=RAW({{command}})"
                         + "&keepAlive={{keepalive}}&keepAliveMaxMissed={{keepalive-max-missed}}"
-                        + "&maxBackoff={{max-backoff}}&maxLineLength={{max-line-length}}&topic=RAW({{topic}})")
+                        + "&maxBackoff={{max-backoff}}&maxLineLength={{max-line-length}}&topic=RAW({{topic}})"))
                 // Gerrit does not replay its stream: publish in order without waiting for each PUBACK
                 .to("direct:publish-pipelined");
     }

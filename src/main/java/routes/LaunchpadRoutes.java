@@ -6,6 +6,7 @@ import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.util.StringHelper;
 
 import broker.Secret;
+import firehose.LeaderElection;
 import io.micrometer.core.instrument.MeterRegistry;
 import launchpad.LaunchpadMailbox;
 
@@ -43,7 +44,7 @@ public class LaunchpadRoutes extends RouteBuilder {
                         Boolean.parseBoolean(param(template, "ssl")), param(template, "ssl-trust"),
                         param(template, "username"), Secret.resolve(param(template, "password")),
                         param(template, "folder"), param(template, "poll-interval"))))
-                .from("ref:{{inbox}}")
+                .from(LeaderElection.source(getContext(), "launchpad-{{host}}-{{username}}", "ref:{{inbox}}"))
                 .to("bean:{{mailbox}}?method=read")
                 .choice()
                     .when(exchangeProperty(LaunchpadMailbox.SET_ASIDE).isNotNull())

@@ -14,6 +14,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.builder.RouteBuilder;
+
+import firehose.LeaderElection;
 import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.spi.IdempotentRepository;
@@ -61,8 +63,10 @@ public class SubunitRoutes extends RouteBuilder {
         if (!inbox.isEmpty()) {
             SubunitInbox folders = new SubunitInbox(Path.of(setting("firehose.subunit.done")), Path.of(setting("firehose.subunit.error")));
             // noop: the route moves each file itself once published (or rejected); one the broker refused stays and is retried
-            from("file:" + Path.of(inbox).toAbsolutePath() + "?include=.*\\.subunit(\\.gz)?&noop=true&idempotent=false"
-                    + "&autoCreate=true&readLock=changed&readLockCheckInterval=200&readLockMinAge=200&initialDelay=0&delay=500&sortBy=file:modified")
+            // in a cluster one node at a time reads the inbox (a directory all nodes share)
+            from(LeaderElection.source(getContext(), "subunit-inbox", "file:" + Path.of(inbox).toAbsolutePath()
+                    + "?include=.*\\.subunit(\\.gz)?&noop=true&idempotent=false"
+                    + "&autoCreate=true&readLock=changed&readLockCheckInterval=200&readLockMinAge=200&initialDelay=0&delay=500&sortBy=file:modified"))
                     .routeId("subunit-inbox")
                     .onException(SubunitFormatException.class).handled(true)
                         .process(exchange -> results.rejected(exchange, caught(exchange)))

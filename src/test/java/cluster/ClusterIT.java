@@ -14,7 +14,9 @@ import java.util.List;
 import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
+import firehose.LeaderElection;
 import firehose.LogCapture;
+import gerrit.FakeGerrit;
 import firehose.Subscriber;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
@@ -167,6 +169,59 @@ class ClusterIT {
             assertFalse(nodes.get(1).broker().clusterRefused());
             assertTrue(log.lines().stream().noneMatch(l -> l.text().contains(PASSWORD) || l.text().contains("not-the-password")));
         }
+    }
+
+    @Test
+    void one_node_holds_the_gerrit_stream_and_every_subscriber_gets_each_event_once_in_order() throws Exception {
+        try (FakeGerrit gerrit = new FakeGerrit()) {
+            Path knownHosts = gerrit.writeKnownHosts(dir.resolve("known_hosts"));
+            List<FirehoseApp.Builder> builders = cluster(dir, 3, PASSWORD);
+            for (FirehoseApp.Builder builder : builders) {
+                withGerrit(builder, gerrit.port(), knownHosts).set("camel.cluster.file.enabled", "true")
+                        .set("camel.cluster.file.root", dir.resolve("leader").toString());
+            }
+            startAll(builders);
+            List<Subscriber> subscribers = new ArrayList<>();
+            for (FirehoseApp node : nodes) {
+                subscribers.add(track(Subscriber.on(node.tcpUrl(), "gerrit/#")));
+            }
+            gerrit.awaitOpened(1, WAIT);
+            FirehoseApp leader = awaitLeader("gerrit-127.0.0.1-" + gerrit.port());
+            // the leader's node must know of every subscription before the events go out
+            Await.until(WAIT, () -> remoteSubscriptions(leader) >= 2, () -> "the leader knows " + remoteSubscriptions(leader));
+
+            int events = 100;
+            for (int i = 0; i < events; i++) {
+                gerrit.send("{\"type\":\"comment-added\",\"change\":{\"project\":\"nova\"},\"n\":" + i + "}");
+            }
+            for (Subscriber subscriber : subscribers) {
+                for (int i = 0; i < events; i++) {
+                    Subscriber.Received received = subscriber.next(WAIT);
+                    assertEquals("gerrit/nova/comment-added", received.topic());
+                    assertEquals("{\"type\":\"comment-added\",\"change\":{\"project\":\"nova\"},\"n\":" + i + "}", received.payload());
+                }
+                assertNull(subscriber.poll(Duration.ofMillis(300)));
+            }
+            assertEquals(1, gerrit.opened(), "SSH connections to Gerrit");
+            assertEquals(1, nodes.stream().filter(n -> LeaderElection.leads(n.context(), "gerrit-127.0.0.1-" + gerrit.port())).count());
+        }
+    }
+
+    /** The node that leads {@code namespace}, once one does. */
+    private FirehoseApp awaitLeader(String namespace) throws InterruptedException {
+        Await.until(WAIT, () -> nodes.stream().anyMatch(n -> LeaderElection.leads(n.context(), namespace)), () -> "no leader of " + namespace);
+        return nodes.stream().filter(n -> LeaderElection.leads(n.context(), namespace)).findFirst().orElseThrow();
+    }
+
+    static FirehoseApp.Builder withGerrit(FirehoseApp.Builder builder, int port, Path knownHosts) {
+        String prefix = "camel.route-template[review].";
+        return builder.set(prefix + "template-id", "gerrit")
+                .set(prefix + "host", "127.0.0.1")
+                .set(prefix + "port", String.valueOf(port))
+                .set(prefix + "username", FakeGerrit.USER)
+                .set(prefix + "key-file", FakeGerrit.KEYS.resolve("id_ed25519").toAbsolutePath().toString())
+                .set(prefix + "known-hosts", knownHosts.toString())
+                .set(prefix + "max-backoff", "2");
     }
 
     private Subscriber track(Subscriber subscriber) {
