@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -120,6 +121,34 @@ class ClusterIT {
             assertEquals("end", subscriber.next(WAIT).payload());
             assertNull(subscriber.poll(Duration.ofMillis(300)));
         }
+
+        // an unsubscribe on node 3 is known on node 2 at once: nothing more is sent there for it
+        exact3.client().unsubscribe("ansible/deploy/web");
+        Await.until(WAIT, () -> remoteSubscriptions(node2) == before + 3, () -> "node 2 knows " + remoteSubscriptions(node2));
+        Clients.publish(publisher, "ansible/deploy/web", "after", 1, false);
+        assertEquals("after", all3.next(WAIT).payload());
+        assertNull(exact3.poll(Duration.ofMillis(300)));
+    }
+
+    @Test
+    void health_and_metrics_show_the_cluster_per_node() throws Exception {
+        startAll(cluster(dir, 3, PASSWORD));
+        for (FirehoseApp node : nodes) {
+            String metrics = node.http("/observe/metrics").body();
+            assertTrue(metrics.contains("firehose_cluster_nodes 3.0"), metrics);
+            HttpResponse<String> health = node.http("/observe/health?data=true");
+            assertEquals(200, health.statusCode(), health.body());
+            assertTrue(health.body().contains("\"nodes.linked\": 2") || health.body().contains("\"nodes.linked\":2"), health.body());
+        }
+        // $SYS stays per node: a subscriber on node 1 sees node 1's figures only
+        try (Subscriber sys = Subscriber.on(nodes.get(0).tcpUrl(), "$SYS/broker/uptime")) {
+            sys.next(WAIT);
+            assertNull(sys.poll(Duration.ofSeconds(1)), "one node's uptime, not three");
+        }
+        nodes.get(2).close();
+        Await.until(WAIT, () -> nodes.get(0).broker().linkedNodes() == 1, () -> "node 3 still counted");
+        assertTrue(nodes.get(0).http("/observe/metrics").body().contains("firehose_cluster_nodes 2.0"));
+        assertEquals(200, nodes.get(0).http("/observe/health").statusCode(), "a node that lost another stays UP");
     }
 
     @Test
