@@ -27,7 +27,10 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  * java bench.Load --port 1883 [--ws-port 9001 --ws-subscribers 500] --subscribers 1000 --publishers 1 --rate 0
  *      --seconds 20 --warmup 5 --size 1024 --qos 0 --user bench --password secret --broker-pid 1234 --label name
+ *      [--publish-port 1884] [--topic bench]
  * </pre>
+ * {@code --port} may list several ports (the nodes of a cluster): the TCP subscribers take them in turn; the
+ * publishers connect to {@code --publish-port} (default: the first). Topics: {@code <topic>/p<n>}, filter {@code <topic>/#}.
  * {@code --rate} is messages per second per publisher; 0 publishes flat out (as fast as the broker reads).
  * The last line of output is {@code RESULT {json}}.
  */
@@ -138,14 +141,16 @@ public final class Load {
             Arrays.fill(lastMicros[i], -1);
         }
         long connectStarted = System.nanoTime();
-        try (NioSubscribers subs = new NioSubscribers(host, integer("port", 1883), integer("subscribers", 100), integer("ws-port", 9001),
-                "bench/#", qos, integer("ws-subscribers", 0), this::delivered)) {
+        int[] ports = Arrays.stream(text("port", "1883").split(",")).mapToInt(Integer::parseInt).toArray();
+        String topic = text("topic", "bench");
+        try (NioSubscribers subs = new NioSubscribers(host, ports, integer("subscribers", 100), integer("ws-port", 9001),
+                topic + "/#", qos, integer("ws-subscribers", 0), 0, null, this::delivered)) {
             subs.awaitSubscribed(300);
             double connectSeconds = (System.nanoTime() - connectStarted) / 1e9;
             System.out.printf(Locale.ROOT, "%d subscribers connected and subscribed in %.1f s%n", subscribers, connectSeconds);
             List<Publisher> pubs = new ArrayList<>();
             for (int i = 0; i < publishers; i++) {
-                pubs.add(new Publisher(host, integer("port", 1883), i, text("user", null), text("password", null)));
+                pubs.add(new Publisher(host, integer("publish-port", ports[0]), topic, i, text("user", null), text("password", null)));
             }
             // warm-up (phase 0), then the measured phase (1)
             publishAll(pubs, rate, warmup, (byte) 0);
@@ -300,9 +305,9 @@ public final class Load {
         private long seq;
         private int packetId;
 
-        Publisher(String host, int port, int index, String user, String password) throws IOException {
+        Publisher(String host, int port, String topic, int index, String user, String password) throws IOException {
             this.index = index;
-            this.topic = ("bench/p" + index).getBytes(StandardCharsets.UTF_8);
+            this.topic = (topic + "/p" + index).getBytes(StandardCharsets.UTF_8);
             socket = new Socket(host, port);
             socket.setTcpNoDelay(true);
             out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);

@@ -52,6 +52,12 @@ final class NioSubscribers implements AutoCloseable {
      */
     NioSubscribers(String host, int port, int count, int wsPort, String filter, int qos, int wsCount, int parallel,
                    long[] subscribedAt, Delivery onPayload) throws IOException {
+        this(host, new int[] {port}, count, wsPort, filter, qos, wsCount, parallel, subscribedAt, onPayload);
+    }
+
+    /** As above, the TCP subscribers spread over {@code ports} in turn (e.g. the nodes of a cluster). */
+    NioSubscribers(String host, int[] ports, int count, int wsPort, String filter, int qos, int wsCount, int parallel,
+                   long[] subscribedAt, Delivery onPayload) throws IOException {
         int total = count + wsCount;
         subscribed = new CountDownLatch(total);
         SocketChannel[] opened = new SocketChannel[total];
@@ -63,7 +69,7 @@ final class NioSubscribers implements AutoCloseable {
             done.add(connectors.submit(() -> {
                 for (int i = parallel > 0 ? next.getAndIncrement() : single; i < total; i = parallel > 0 ? next.getAndIncrement() : total) {
                     boolean ws = webSocket(i, total, wsCount);
-                    SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, ws ? wsPort : port));
+                    SocketChannel channel = SocketChannel.open(new InetSocketAddress(host, ws ? wsPort : ports[i % ports.length]));
                     channel.socket().setTcpNoDelay(true);
                     if (ws) {
                         handshake(channel, host, wsPort);

@@ -1,5 +1,7 @@
 package broker;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -14,6 +16,8 @@ import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.cluster.ClusterConnection;
 import org.apache.activemq.artemis.core.server.cluster.impl.MessageLoadBalancingType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The node-to-node links: Artemis' own cluster connection over its core protocol. Each node announces itself to the
@@ -26,6 +30,8 @@ import org.apache.activemq.artemis.core.server.cluster.impl.MessageLoadBalancing
  */
 final class ClusterLinks {
 
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterLinks.class);
+
     static final String NAME = "firehose";
     /** The user name node-to-node links authenticate with; the password is {@code firehose.cluster.password}. */
     static final String USER = "firehose-cluster-node";
@@ -37,6 +43,10 @@ final class ClusterLinks {
     }
 
     static void configure(Configuration config, ClusterSettings cluster, String bindHost, int maxPacketSize) {
+        if (loopback(cluster.host()) && cluster.members().stream().anyMatch(m -> !loopback(m.host()))) {
+            LOG.warn("This node tells the others to reach it at {}, a loopback address they cannot reach from another machine:"
+                    + " set firehose.cluster.host to this machine's name or address", cluster.host());
+        }
         config.setClusterUser(USER);
         config.setClusterPassword(cluster.password());
 
@@ -76,6 +86,14 @@ final class ClusterLinks {
                 .setMinLargeMessageSize(Math.max(100 * 1024, maxPacketSize + 65_536)));
     }
 
+    private static boolean loopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false; // not resolvable here now: Artemis retries, and says so
+        }
+    }
+
     private static TransportConfiguration connector(String host, int port) {
         Map<String, Object> params = new HashMap<>();
         params.put(TransportConstants.HOST_PROP_NAME, host);
@@ -84,10 +102,10 @@ final class ClusterLinks {
         return new TransportConfiguration(NettyConnectorFactory.class.getName(), params);
     }
 
-    /** The nodes this one has a link to now (not counting itself). */
-    static int linkedNodes(ActiveMQServer server) {
+    /** The nodes this one has a link to now (not counting itself): node id to address. */
+    static Map<String, String> linkedNodes(ActiveMQServer server) {
         ClusterConnection connection = server == null || server.getClusterManager() == null ? null
                 : server.getClusterManager().getClusterConnection(NAME);
-        return connection == null ? 0 : connection.getNodes().size();
+        return connection == null ? Map.of() : Map.copyOf(connection.getNodes());
     }
 }

@@ -51,6 +51,8 @@ public final class EmbeddedBroker extends ServiceSupport {
     private EventLoopDelivery eventLoopDelivery;
     private ScheduledFuture<?> clusterWatch;
     private volatile boolean clusterRefused;
+    /** The other nodes linked at the last look (cluster watch thread only). */
+    private Map<String, String> linked = Map.of();
 
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
@@ -101,6 +103,19 @@ public final class EmbeddedBroker extends ServiceSupport {
      */
     private void watchCluster() {
         ActiveMQServer current = server;
+        Map<String, String> now = ClusterLinks.linkedNodes(current);
+        now.forEach((node, address) -> {
+            if (!linked.containsKey(node)) {
+                LOG.info("Cluster: linked with the node at {} ({} of {} other nodes)", address, now.size(), settings.cluster().members().size());
+            }
+        });
+        linked.forEach((node, address) -> {
+            if (!now.containsKey(node)) {
+                LOG.warn("Cluster: lost the link with the node at {} ({} of {} other nodes linked); retrying", address, now.size(),
+                        settings.cluster().members().size());
+            }
+        });
+        linked = now;
         if (current != null && current.isActive() && !current.getClusterManager().isStarted() && !clusterRefused) {
             clusterRefused = true;
             LOG.error("This node is not in the cluster: another node refused its firehose.cluster.password. It serves its own"
@@ -141,7 +156,7 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     /** The other nodes this one has a link to now (0 when standalone). */
     public int linkedNodes() {
-        return ClusterLinks.linkedNodes(server);
+        return ClusterLinks.linkedNodes(server).size();
     }
 
     public ClusterSettings cluster() {

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The cost of a Firehose cluster (issue 13): two nodes (fat-jar processes, the README's JVM options) on this machine.
+# usage: bench/cluster.sh [f0] [f1] [f2] [l] [m]...   (default: all, about 5 minutes)
+#   f0: standalone node (no cluster), 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, flat out      (deliveries/s)
+#   f1: the same on node A of a two-node cluster, node B idle                                    (the cluster's own cost)
+#   f2: the same with the subscribers split: 500 on A (the publisher's node), 500 on B           (the cost of crossing)
+#   l:  20 msg/s, 1,000 subscribers on each node, publisher on A: latency on A vs on B           (the cost of one hop)
+#   m:  10,000 subscribers on B: what they cost node A, which only knows of them (remote bindings), per subscriber
+# Both nodes and the load tool share this machine's CPUs: a figure here is a lower bound for nodes on machines of
+# their own. FIREHOSE_JAVA_OPTS: the nodes' JVM options (default: -Xmx768m -Xmn256m).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(f0 f1 f2 l m)
+[ -f target/firehose.jar ] || mvn -q -B package -DskipTests
+mkdir -p target/bench-classes
+javac -d target/bench-classes bench/java/bench/NioSubscribers.java bench/java/bench/Load.java
+ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
+
+work=$(mktemp -d /tmp/firehose-cluster-bench.XXXXXX)
+results="$work/results.txt"
+trap 'pkill -P $$ 2> /dev/null || true' EXIT
+A_MQTT=21883 B_MQTT=21884 A_CLUSTER=21616 B_CLUSTER=21617
+load=(java -Xss512k -cp target/bench-classes bench.Load --user bench --password benchpw --size 1024 --qos 0 --warmup 5)
+
+node() { # name mqtt-port cluster-port other-cluster-port|- -> sets pid
+  local cluster=()
+  if [ "$4" != - ]; then
+    cluster=(-Dfirehose.cluster.port="$3" -Dfirehose.cluster.members=127.0.0.1:"$4" -Dfirehose.cluster.password=bench-cluster-pw)
+  fi
+  java ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port="$2" -Dfirehose.broker.ws-port=0 \
+    -Dfirehose.broker.data-dir="$work/$1" -Dcamel.server.enabled=false -Dcamel.management.enabled=false -Dfirehose.broker.max-connections=19000 \
+    "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#" "${cluster[@]}" \
+    -jar target/firehose.jar >> "$work/$1.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do (echo > /dev/tcp/127.0.0.1/"$2") 2> /dev/null && return 0; sleep 0.1; done
+  echo "node $1 did not start" >&2; return 1
+}
+linked() { # log: wait until the node's bridge to the other is up (Artemis logs it), at most 60 s
+  for _ in $(seq 1 600); do grep -q "Cluster: linked with" "$work/$1.log" && return 0; sleep 0.1; done; echo "no cluster link in $1" >&2; return 1
+}
+rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/"$1"/status; }
+stop_all() { pkill -P $$ java 2> /dev/null || true; wait 2> /dev/null || true; rm -rf "$work"/a "$work"/b "$work"/s; }
+
+for s in "${scenarios[@]}"; do
+  echo "== scenario $s"
+  case $s in
+    f0) node s $A_MQTT - -; a=$pid
+        "${load[@]}" --port $A_MQTT --broker-pid $a --label "f0" --subscribers 1000 --rate 0 --seconds 20 | tee -a "$results"; stop_all ;;
+    f1|f2) node a $A_MQTT $A_CLUSTER $B_CLUSTER; a=$pid; node b $B_MQTT $B_CLUSTER $A_CLUSTER; b=$pid; linked a; linked b
+        ports=$A_MQTT; [ $s = f2 ] && ports=$A_MQTT,$B_MQTT
+        "${load[@]}" --port $ports --publish-port $A_MQTT --broker-pid $a --label "$s" --subscribers 1000 --rate 0 --seconds 20 \
+          | tee -a "$results"; stop_all ;;
+    l)  node a $A_MQTT $A_CLUSTER $B_CLUSTER; a=$pid; node b $B_MQTT $B_CLUSTER $A_CLUSTER; b=$pid; linked a; linked b
+        "${load[@]}" --port $A_MQTT --publish-port $A_MQTT --topic bench/local --broker-pid $a --label "l-same-node" \
+          --subscribers 1000 --rate 20 --seconds 30 > "$work/l-a.txt" &
+        "${load[@]}" --port $B_MQTT --publish-port $A_MQTT --topic bench/remote --broker-pid $b --label "l-other-node" \
+          --subscribers 1000 --rate 20 --seconds 30 > "$work/l-b.txt"
+        wait %1 2> /dev/null || true; cat "$work/l-a.txt" "$work/l-b.txt" | tee -a "$results"; stop_all ;;
+    m)  node a $A_MQTT $A_CLUSTER $B_CLUSTER; a=$pid; node b $B_MQTT $B_CLUSTER $A_CLUSTER; b=$pid; linked a; linked b
+        sleep 5; a0=$(rss $a); b0=$(rss $b)
+        "${load[@]}" --port $B_MQTT --publish-port $A_MQTT --broker-pid $a --label "m" --subscribers 10000 --rate 2 --seconds 20 \
+          | tee -a "$results"
+        a1=$(rss $a); b1=$(rss $b)
+        echo "RESULT {\"label\":\"m-rss\",\"a_idle_mib\":$a0,\"a_after_mib\":$a1,\"b_idle_mib\":$b0,\"b_after_mib\":$b1}" | tee -a "$results"
+        stop_all ;;
+  esac
+done
+
+echo
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(java -version 2>&1 | head -1)"
+/usr/bin/python3 - "$results" <<'PY'
+import json, sys
+r = {}
+for line in open(sys.argv[1]):
+    if line.startswith("RESULT "):
+        x = json.loads(line[7:]); r[x["label"]] = x
+print("| scenario | deliveries/s | latency p50 ms | p99 ms | lost | duplicates | node A CPU % | node A peak RSS MiB |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for k in ["f0", "f1", "f2", "l-same-node", "l-other-node", "m"]:
+    if k in r:
+        x = r[k]
+        print(f"| {k} | {x.get('deliveries_per_s', 0):,.0f} | {x.get('latency_p50_ms', 0):.2f} | {x.get('latency_p99_ms', 0):.2f} | "
+              f"{x.get('lost', 0):,} | {x.get('duplicates', 0):,} | {x.get('broker_cpu_percent', 0):.0f} | {x.get('broker_peak_rss_mib', 0):,.0f} |")
+if "m-rss" in r:
+    m = r["m-rss"]
+    print(f"m: 10,000 subscribers on B: node A (remote bindings only) {m['a_idle_mib']} -> {m['a_after_mib']} MiB RSS "
+          f"({(m['a_after_mib'] - m['a_idle_mib']) * 1024 / 10000:.1f} KiB per remote subscriber); "
+          f"node B {m['b_idle_mib']} -> {m['b_after_mib']} MiB ({(m['b_after_mib'] - m['b_idle_mib']) * 1024 / 10000:.1f} KiB per subscriber)")
+PY
+echo "raw results: $results"
