@@ -20,15 +20,16 @@ work=$(mktemp -d /tmp/firehose-cluster-bench.XXXXXX)
 results="$work/results.txt"
 trap 'pkill -P $$ 2> /dev/null || true' EXIT
 A_MQTT=21883 B_MQTT=21884 A_CLUSTER=21616 B_CLUSTER=21617
-load=(java -Xss512k -cp target/bench-classes bench.Load --user bench --password benchpw --size 1024 --qos 0 --warmup 5)
+load=(java -Xss512k -cp target/bench-classes bench.Load --user bench --password benchpw --size 1024 --qos 0 --warmup "${WARMUP:-5}")
 
-node() { # name mqtt-port cluster-port other-cluster-port|- -> sets pid
+node() { # name mqtt-port cluster-port other-cluster-port|- [management-port] -> sets pid
   local cluster=()
   if [ "$4" != - ]; then
     cluster=(-Dfirehose.cluster.port="$3" -Dfirehose.cluster.members=127.0.0.1:"$4" -Dfirehose.cluster.password=bench-cluster-pw)
   fi
   java ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port="$2" -Dfirehose.broker.ws-port=0 \
-    -Dfirehose.broker.data-dir="$work/$1" -Dcamel.server.enabled=false -Dcamel.management.enabled=false -Dfirehose.broker.max-connections=19000 \
+    -Dfirehose.broker.data-dir="$work/$1" -Dcamel.server.enabled=false -Dcamel.management.enabled=$([ -n "${5:-}" ] && echo true || echo false) \
+    -Dcamel.management.port=${5:-0} -Dfirehose.broker.max-connections=19000 \
     "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#" "${cluster[@]}" \
     -jar target/firehose.jar >> "$work/$1.log" 2>&1 &
   pid=$!
@@ -39,7 +40,10 @@ linked() { # log: wait until the node's bridge to the other is up (Artemis logs 
   for _ in $(seq 1 600); do grep -q "Cluster: linked with" "$work/$1.log" && return 0; sleep 0.1; done; echo "no cluster link in $1" >&2; return 1
 }
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/"$1"/status; }
-stop_all() { pkill -P $$ java 2> /dev/null || true; wait 2> /dev/null || true; rm -rf "$work"/a "$work"/b "$work"/s; }
+heap() { # MiB of heap in use after a full GC: what the node keeps, without the garbage RSS also counts
+  jcmd "$1" GC.run > /dev/null; jcmd "$1" GC.heap_info | awk '/garbage-first heap/ {for (i = 1; i <= NF; i++) if ($i == "used") {v = $(i + 1); sub(/K,?/, "", v); printf "%.0f", v / 1024}}'
+}
+stop_all() { for p in ${a:-} ${b:-}; do kill "$p" 2> /dev/null || true; wait "$p" 2> /dev/null || true; done; rm -rf "$work"/a "$work"/b "$work"/s; }
 
 for s in "${scenarios[@]}"; do
   echo "== scenario $s"
@@ -52,16 +56,22 @@ for s in "${scenarios[@]}"; do
           | tee -a "$results"; stop_all ;;
     l)  node a $A_MQTT $A_CLUSTER $B_CLUSTER; a=$pid; node b $B_MQTT $B_CLUSTER $A_CLUSTER; b=$pid; linked a; linked b
         "${load[@]}" --port $A_MQTT --publish-port $A_MQTT --topic bench/local --broker-pid $a --label "l-same-node" \
-          --subscribers 1000 --rate 20 --seconds 30 > "$work/l-a.txt" &
+          --subscribers 1000 --rate 20 --seconds 30 > "$work/l-a.txt" & local_load=$!
         "${load[@]}" --port $B_MQTT --publish-port $A_MQTT --topic bench/remote --broker-pid $b --label "l-other-node" \
           --subscribers 1000 --rate 20 --seconds 30 > "$work/l-b.txt"
-        wait %1 2> /dev/null || true; cat "$work/l-a.txt" "$work/l-b.txt" | tee -a "$results"; stop_all ;;
-    m)  node a $A_MQTT $A_CLUSTER $B_CLUSTER; a=$pid; node b $B_MQTT $B_CLUSTER $A_CLUSTER; b=$pid; linked a; linked b
-        sleep 5; a0=$(rss $a); b0=$(rss $b)
+        wait $local_load || true; cat "$work/l-a.txt" "$work/l-b.txt" | tee -a "$results"; stop_all ;;
+    m)  node a $A_MQTT $A_CLUSTER $B_CLUSTER 29876; a=$pid; node b $B_MQTT $B_CLUSTER $A_CLUSTER 29877; b=$pid; linked a; linked b
+        sleep 5; a0=$(rss $a); b0=$(rss $b); ha0=$(heap $a); hb0=$(heap $b)
+        # how long after B has the 10,000 subscribers A knows of all of them (metrics, polled every 0.2 s)
+        ( metric() { curl -s "localhost:$1/observe/metrics" | awk -v m="$2" '$1 == m {printf "%d", $2}'; }
+          until [ "$(metric 29877 firehose_broker_connections)" -ge 10001 ] 2> /dev/null; do sleep 0.2; done; t0=$(date +%s.%N)
+          until [ "$(metric 29876 firehose_cluster_remote_subscriptions)" -ge 10000 ] 2> /dev/null; do sleep 0.2; done; t1=$(date +%s.%N)
+          echo "RESULT {\"label\":\"m-propagation\",\"seconds\":$(echo "$t1 - $t0" | bc)}" >> "$results" ) & poll=$!
         "${load[@]}" --port $B_MQTT --publish-port $A_MQTT --broker-pid $a --label "m" --subscribers 10000 --rate 2 --seconds 20 \
           | tee -a "$results"
-        a1=$(rss $a); b1=$(rss $b)
-        echo "RESULT {\"label\":\"m-rss\",\"a_idle_mib\":$a0,\"a_after_mib\":$a1,\"b_idle_mib\":$b0,\"b_after_mib\":$b1}" | tee -a "$results"
+        kill $poll 2> /dev/null || true
+        a1=$(rss $a); b1=$(rss $b); ha1=$(heap $a); hb1=$(heap $b)
+        echo "RESULT {\"label\":\"m-rss\",\"a_idle_mib\":$a0,\"a_after_mib\":$a1,\"b_idle_mib\":$b0,\"b_after_mib\":$b1,\"a_heap_idle_mib\":$ha0,\"a_heap_after_mib\":$ha1,\"b_heap_idle_mib\":$hb0,\"b_heap_after_mib\":$hb1}" | tee -a "$results"
         stop_all ;;
   esac
 done
@@ -81,10 +91,16 @@ for k in ["f0", "f1", "f2", "l-same-node", "l-other-node", "m"]:
         x = r[k]
         print(f"| {k} | {x.get('deliveries_per_s', 0):,.0f} | {x.get('latency_p50_ms', 0):.2f} | {x.get('latency_p99_ms', 0):.2f} | "
               f"{x.get('lost', 0):,} | {x.get('duplicates', 0):,} | {x.get('broker_cpu_percent', 0):.0f} | {x.get('broker_peak_rss_mib', 0):,.0f} |")
+if "m-propagation" in r:
+    print(f"m: node A knew of all 10,000 subscriptions {r['m-propagation']['seconds']:.1f} s after node B had them")
 if "m-rss" in r:
     m = r["m-rss"]
     print(f"m: 10,000 subscribers on B: node A (remote bindings only) {m['a_idle_mib']} -> {m['a_after_mib']} MiB RSS "
           f"({(m['a_after_mib'] - m['a_idle_mib']) * 1024 / 10000:.1f} KiB per remote subscriber); "
           f"node B {m['b_idle_mib']} -> {m['b_after_mib']} MiB ({(m['b_after_mib'] - m['b_idle_mib']) * 1024 / 10000:.1f} KiB per subscriber)")
+    if "a_heap_idle_mib" in m:
+        print(f"m: heap in use after a full GC: node A {m['a_heap_idle_mib']} -> {m['a_heap_after_mib']} MiB "
+              f"({(m['a_heap_after_mib'] - m['a_heap_idle_mib']) * 1024 / 10000:.1f} KiB per remote subscriber); node B "
+              f"{m['b_heap_idle_mib']} -> {m['b_heap_after_mib']} MiB ({(m['b_heap_after_mib'] - m['b_heap_idle_mib']) * 1024 / 10000:.1f} KiB per subscriber)")
 PY
 echo "raw results: $results"

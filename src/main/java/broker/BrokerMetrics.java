@@ -32,6 +32,8 @@ public final class BrokerMetrics implements MeterBinder {
                 .description("Messages delivered to subscribers").register(registry);
         FunctionCounter.builder("firehose.broker.messages.dropped", stats, BrokerStatistics::messagesDropped)
                 .description("Oldest messages dropped from a full subscriber backlog").register(registry);
+        Gauge.builder("firehose.cluster.remote.subscriptions", broker, EmbeddedBroker::remoteSubscriptions)
+                .description("Subscriptions on other nodes this node forwards matching events for").register(registry);
         Gauge.builder("firehose.cluster.nodes", broker, b -> 1 + b.linkedNodes())
                 .description("Nodes of the cluster this node is linked with, itself included (1: standalone or alone)").register(registry);
         pauses(registry, stats, "caught-up", BrokerStatistics::publisherPausesCaughtUp);

@@ -22,7 +22,9 @@ import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyAcceptorFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
+import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
+import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
 import org.apache.camel.support.service.ServiceSupport;
@@ -50,6 +52,8 @@ public final class EmbeddedBroker extends ServiceSupport {
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
     private EventLoopDelivery eventLoopDelivery;
     private ScheduledFuture<?> clusterWatch;
+    private WildcardBindingRepair wildcardRepair;
+    private ScheduledFuture<?> repairTask;
     private volatile boolean clusterRefused;
     /** The other nodes linked at the last look (cluster watch thread only). */
     private Map<String, String> linked = Map.of();
@@ -80,6 +84,9 @@ public final class EmbeddedBroker extends ServiceSupport {
         if (!server.waitForActivation(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the broker did not become active within 30 s");
         }
+        ActiveMQServer started = server;
+        repairTask = started.getScheduledPool().scheduleWithFixedDelay(() -> wildcardRepair.repair(started.getPostOffice()), 200, 200,
+                TimeUnit.MILLISECONDS);
         if (settings.cluster().enabled()) {
             clusterWatch = server.getScheduledPool().scheduleWithFixedDelay(this::watchCluster, 1, 1, TimeUnit.SECONDS);
         }
@@ -134,6 +141,10 @@ public final class EmbeddedBroker extends ServiceSupport {
             clusterWatch.cancel(false);
             clusterWatch = null;
         }
+        if (repairTask != null) {
+            repairTask.cancel(false);
+            repairTask = null;
+        }
         if (backPressure != null) {
             backPressure.stop();
         }
@@ -157,6 +168,26 @@ public final class EmbeddedBroker extends ServiceSupport {
     /** The other nodes this one has a link to now (0 when standalone). */
     public int linkedNodes() {
         return ClusterLinks.linkedNodes(server).size();
+    }
+
+    /** Subscriptions of other nodes this one knows of (Artemis' remote queue bindings); 0 when standalone. */
+    public long remoteSubscriptions() {
+        ActiveMQServer current = server;
+        if (current == null || !settings.cluster().enabled()) {
+            return 0;
+        }
+        long count = 0;
+        for (Binding binding : (Iterable<Binding>) current.getPostOffice().getAllBindings()::iterator) {
+            if (binding instanceof RemoteQueueBinding) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /** Wildcard subscriptions added to a topic's list that had missed them (an Artemis race; {@link WildcardBindingRepair}). */
+    public long subscriptionsRepaired() {
+        return wildcardRepair == null ? 0 : wildcardRepair.repaired();
     }
 
     public ClusterSettings cluster() {
@@ -234,6 +265,8 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.setNodeManagerLockDirectory(data.toString());
         // No message plugin (one would make Artemis call into plugins several times for every delivery).
         config.registerBrokerPlugin(new UnstoredTopicAddresses());
+        wildcardRepair = new WildcardBindingRepair(config.getWildcardConfiguration());
+        config.registerBrokerPlugin(wildcardRepair);
         subscriptions.configure(config);
         config.registerBrokerPlugin(subscriptions);
         eventLoopDelivery = settings.eventLoopDelivery() ? new EventLoopDelivery() : null;
@@ -257,8 +290,11 @@ public final class EmbeddedBroker extends ServiceSupport {
                 .setExpiryAddress(SimpleString.of("ExpiryQueue"))
                 .setAutoCreateAddresses(true)
                 .setAutoDeleteAddresses(true));
-        // Artemis' own MQTT bookkeeping (session state, retained messages) must never be trimmed.
+        // Artemis' own MQTT bookkeeping (session state, retained messages) must never be trimmed, nor its notifications
+        // (a node learns the other nodes' subscriptions from them: one dropped is a subscriber that misses events)
         config.addAddressSetting("$sys.mqtt.#", new AddressSettings().setDefaultRingSize(-1L));
+        config.addAddressSetting(config.getManagementNotificationAddress() + ".#", new AddressSettings().setDefaultRingSize(-1L));
+        config.addAddressSetting(config.getManagementNotificationAddress().toString(), new AddressSettings().setDefaultRingSize(-1L));
 
         acceptor(config, "mqtt", settings.mqttPort(), false);
         acceptor(config, "mqtt-ws", settings.wsPort(), false);

@@ -131,6 +131,21 @@ class ClusterIT {
     }
 
     @Test
+    void every_subscription_reaches_the_other_nodes_however_small_the_subscriber_backlog() throws Exception {
+        // a node learns the others' subscriptions from Artemis' notifications: they must never be trimmed like a backlog
+        List<FirehoseApp.Builder> builders = cluster(dir, 2, PASSWORD);
+        builders.forEach(b -> b.set("firehose.broker.subscriber-backlog", "1"));
+        startAll(builders);
+        long before = remoteSubscriptions(nodes.get(0));
+        int count = 40;
+        for (int i = 0; i < count; i++) {
+            track(Subscriber.on(nodes.get(1).tcpUrl(), "ansible/#"));
+        }
+        Await.until(WAIT, () -> remoteSubscriptions(nodes.get(0)) == before + count,
+                () -> "node 1 knows " + (remoteSubscriptions(nodes.get(0)) - before) + " of " + count);
+    }
+
+    @Test
     void health_and_metrics_show_the_cluster_per_node() throws Exception {
         startAll(cluster(dir, 3, PASSWORD));
         for (FirehoseApp node : nodes) {
