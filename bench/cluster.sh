@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cost of a Firehose cluster (issue 13): two nodes (fat-jar processes, the README's JVM options) on this machine.
-# usage: bench/cluster.sh [f0] [f1] [f2] [l] [m]...   (default: all, about 5 minutes)
+# usage: bench/cluster.sh [f0] [f1] [f2] [l] [m]...   (default: all, about 5 minutes; a scenario given several times
+#        runs that often, and the table shows medians)
 #   f0: standalone node (no cluster), 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, flat out      (deliveries/s)
 #   f1: the same on node A of a two-node cluster, node B idle                                    (the cluster's own cost)
 #   f2: the same with the subscribers split: 500 on A (the publisher's node), 500 on B           (the cost of crossing)
@@ -79,18 +80,23 @@ done
 echo
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(java -version 2>&1 | head -1)"
 /usr/bin/python3 - "$results" <<'PY'
-import json, sys
-r = {}
+import json, statistics, sys
+runs = {}
 for line in open(sys.argv[1]):
     if line.startswith("RESULT "):
-        x = json.loads(line[7:]); r[x["label"]] = x
+        x = json.loads(line[7:]); runs.setdefault(x["label"], []).append(x)
+# a scenario given several times (bench/cluster.sh f0 f1 f2 f0 f1 f2): each figure is the median of its runs
+r = {k: {f: statistics.median([x[f] for x in v]) if isinstance(v[-1][f], (int, float)) else v[-1][f] for f in v[-1]} for k, v in runs.items()}
+for k, v in runs.items():
+    if len(v) > 1 and "deliveries_per_s" in v[-1]:
+        print(f"{k}: median of {len(v)} runs; deliveries/s {[round(x['deliveries_per_s']) for x in v]}, p99 ms {[x['latency_p99_ms'] for x in v]}")
 print("| scenario | deliveries/s | latency p50 ms | p99 ms | lost | duplicates | node A CPU % | node A peak RSS MiB |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for k in ["f0", "f1", "f2", "l-same-node", "l-other-node", "m"]:
     if k in r:
         x = r[k]
         print(f"| {k} | {x.get('deliveries_per_s', 0):,.0f} | {x.get('latency_p50_ms', 0):.2f} | {x.get('latency_p99_ms', 0):.2f} | "
-              f"{x.get('lost', 0):,} | {x.get('duplicates', 0):,} | {x.get('broker_cpu_percent', 0):.0f} | {x.get('broker_peak_rss_mib', 0):,.0f} |")
+              f"{x.get('lost', 0):,.0f} | {x.get('duplicates', 0):,.0f} | {x.get('broker_cpu_percent', 0):.0f} | {x.get('broker_peak_rss_mib', 0):,.0f} |")
 if "m-propagation" in r:
     print(f"m: node A knew of all 10,000 subscriptions {r['m-propagation']['seconds']:.1f} s after node B had them")
 if "m-rss" in r:
@@ -98,9 +104,8 @@ if "m-rss" in r:
     print(f"m: 10,000 subscribers on B: node A (remote bindings only) {m['a_idle_mib']} -> {m['a_after_mib']} MiB RSS "
           f"({(m['a_after_mib'] - m['a_idle_mib']) * 1024 / 10000:.1f} KiB per remote subscriber); "
           f"node B {m['b_idle_mib']} -> {m['b_after_mib']} MiB ({(m['b_after_mib'] - m['b_idle_mib']) * 1024 / 10000:.1f} KiB per subscriber)")
-    if "a_heap_idle_mib" in m:
-        print(f"m: heap in use after a full GC: node A {m['a_heap_idle_mib']} -> {m['a_heap_after_mib']} MiB "
-              f"({(m['a_heap_after_mib'] - m['a_heap_idle_mib']) * 1024 / 10000:.1f} KiB per remote subscriber); node B "
-              f"{m['b_heap_idle_mib']} -> {m['b_heap_after_mib']} MiB ({(m['b_heap_after_mib'] - m['b_heap_idle_mib']) * 1024 / 10000:.1f} KiB per subscriber)")
+    print(f"m: heap in use after a full GC: node A {m['a_heap_idle_mib']} -> {m['a_heap_after_mib']} MiB "
+          f"({(m['a_heap_after_mib'] - m['a_heap_idle_mib']) * 1024 / 10000:.1f} KiB per remote subscriber); node B "
+          f"{m['b_heap_idle_mib']} -> {m['b_heap_after_mib']} MiB ({(m['b_heap_after_mib'] - m['b_heap_idle_mib']) * 1024 / 10000:.1f} KiB per subscriber)")
 PY
 echo "raw results: $results"

@@ -36,11 +36,7 @@ public record ClusterSettings(int port, List<Member> members, String password, S
         int port = BrokerSettings.port(property, "firehose.cluster.port", 0);
         String membersText = BrokerSettings.text(property, "firehose.cluster.members", "");
         if (port <= 0) {
-            if (!membersText.isEmpty()) {
-                throw new IllegalArgumentException("firehose.cluster.members is set but firehose.cluster.port is not: set the port this"
-                        + " node listens on for the others (the same on every node is simplest)");
-            }
-            return STANDALONE;
+            return STANDALONE; // members alone (e.g. a shared properties file with the port turned off) do not make a cluster
         }
         List<Member> members = Arrays.stream(membersText.split(",")).map(String::strip).filter(m -> !m.isEmpty())
                 .map(ClusterSettings::member).toList();
@@ -53,6 +49,9 @@ public record ClusterSettings(int port, List<Member> members, String password, S
         if (host.isEmpty()) {
             host = defaultHost(BrokerSettings.text(property, "firehose.broker.host", "0.0.0.0"));
         }
+        // a list shared by every node (e.g. one ConfigMap for a StatefulSet) names this node too: leave it out
+        String self = host;
+        members = members.stream().filter(m -> !(m.host().equalsIgnoreCase(self) && m.port() == port)).toList();
         return new ClusterSettings(port, members, password, host);
     }
 

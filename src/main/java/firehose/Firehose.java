@@ -10,8 +10,7 @@ public final class Firehose {
     }
 
     public static void main(String[] args) throws Exception {
-        Main main = new Main();
-        main.configure().addConfiguration(FirehoseConfiguration.class);
+        Main main = new Main(); // FirehoseConfiguration: camel.main.configuration-classes in application.properties
         // camel-main reads route template blocks only from properties files; let -D give them too
         System.getProperties().stringPropertyNames().stream()
                 .filter(key -> key.startsWith("camel.route-template["))

@@ -12,6 +12,8 @@ import org.apache.camel.Route;
 import org.apache.camel.StartupListener;
 import org.apache.camel.cluster.CamelClusterService;
 import org.apache.camel.component.file.cluster.FileLockClusterService;
+import org.apache.camel.component.kubernetes.cluster.KubernetesClusterService;
+import org.apache.camel.component.kubernetes.cluster.LeaseResourceType;
 import org.apache.camel.component.master.MasterEndpoint;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.support.cluster.ClusterServiceHelper;
@@ -22,7 +24,8 @@ import org.apache.camel.support.cluster.ClusterServiceHelper;
  * does; without one they read it directly, as a single node always has.
  *
  * <p>The cluster service comes from the {@code camel.cluster.file.*} properties (a lock file per source in a
- * directory all nodes share), which camel-main itself does not read.
+ * directory all nodes share) or the {@code camel.cluster.kubernetes.*} ones (a Kubernetes Lease per source), which
+ * camel-main itself does not read.
  */
 public final class LeaderElection {
 
@@ -33,8 +36,11 @@ public final class LeaderElection {
     static void configure(CamelContext context) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
         if (flag(properties, "camel.cluster.kubernetes.enabled")) {
-            throw new IllegalArgumentException("camel.cluster.kubernetes.enabled: leader election through Kubernetes Leases is not"
-                    + " in this build; use camel.cluster.file.enabled with camel.cluster.file.root on a volume all nodes share");
+            if (flag(properties, "camel.cluster.file.enabled")) {
+                throw new IllegalArgumentException("camel.cluster.kubernetes.enabled and camel.cluster.file.enabled are both set: choose one");
+            }
+            context.addService(kubernetes(properties), true, true);
+            return;
         }
         if (!flag(properties, "camel.cluster.file.enabled")) {
             return;
@@ -44,10 +50,35 @@ public final class LeaderElection {
         FileLockClusterService service = new FileLockClusterService();
         service.setId(text(properties, "camel.cluster.file.id").orElse("firehose-" + ProcessHandle.current().pid()));
         service.setRoot(root);
-        service.setAcquireLockDelay(seconds(properties, "camel.cluster.file.acquire-lock-delay", 1), TimeUnit.SECONDS);
-        service.setAcquireLockInterval(seconds(properties, "camel.cluster.file.acquire-lock-interval", 2), TimeUnit.SECONDS);
-        service.setHeartbeatTimeoutMultiplier((int) seconds(properties, "camel.cluster.file.heartbeat-timeout-multiplier", 3));
+        service.setAcquireLockDelay(number(properties, "camel.cluster.file.acquire-lock-delay", 1), TimeUnit.SECONDS);
+        service.setAcquireLockInterval(number(properties, "camel.cluster.file.acquire-lock-interval", 2), TimeUnit.SECONDS);
+        service.setHeartbeatTimeoutMultiplier((int) number(properties, "camel.cluster.file.heartbeat-timeout-multiplier", 3));
         context.addService(service, true, true);
+    }
+
+    /** Leases in the pod's namespace, one per source, named {@code <resource-name>-<source>}; the pod's RBAC must allow them. */
+    private static KubernetesClusterService kubernetes(PropertiesComponent properties) {
+        String prefix = "camel.cluster.kubernetes.";
+        KubernetesClusterService service = new KubernetesClusterService();
+        service.setLeaseResourceType(LeaseResourceType.Lease);
+        text(properties, prefix + "master-url").ifPresent(service::setMasterUrl);
+        text(properties, prefix + "namespace").ifPresent(service::setNamespace);
+        text(properties, prefix + "pod-name").ifPresent(service::setPodName);
+        service.setKubernetesResourceName(text(properties, prefix + "kubernetes-resource-name").orElse("firehose-leader"));
+        Map<String, String> labels = new TreeMap<>();
+        for (String pair : text(properties, prefix + "cluster-labels").orElse("app.kubernetes.io/name=firehose").split(",")) {
+            String[] kv = pair.strip().split("=", 2);
+            if (kv.length != 2) {
+                throw new IllegalArgumentException(prefix + "cluster-labels: '" + pair + "' is not name=value");
+            }
+            labels.put(kv[0].strip(), kv[1].strip());
+        }
+        service.setClusterLabels(labels);
+        // a leader gone is replaced once its lease runs out: within about 10 s
+        service.setLeaseDurationMillis(number(properties, prefix + "lease-duration-millis", 10_000));
+        service.setRenewDeadlineMillis(number(properties, prefix + "renew-deadline-millis", 7_000));
+        service.setRetryPeriodMillis(number(properties, prefix + "retry-period-millis", 2_000));
+        return service;
     }
 
     /**
@@ -100,7 +131,7 @@ public final class LeaderElection {
         return properties.resolveProperty(key).map(String::strip).filter(v -> !v.isEmpty());
     }
 
-    private static long seconds(PropertiesComponent properties, String key, long fallback) {
+    private static long number(PropertiesComponent properties, String key, long fallback) {
         String value = text(properties, key).orElse(String.valueOf(fallback));
         try {
             return Long.parseLong(value);

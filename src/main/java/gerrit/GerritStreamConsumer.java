@@ -314,6 +314,12 @@ public class GerritStreamConsumer extends DefaultConsumer {
             super("firehose", "gerrit-" + id);
         }
 
+        /** Gerrit being away does not stop the broker serving its subscribers: not in /observe/health/ready (a pod stays in its Service). */
+        @Override
+        public boolean isReadiness() {
+            return false;
+        }
+
         @Override
         protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
             builder.detail("server", endpoint.server());

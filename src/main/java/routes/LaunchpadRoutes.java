@@ -44,7 +44,7 @@ public class LaunchpadRoutes extends RouteBuilder {
                         Boolean.parseBoolean(param(template, "ssl")), param(template, "ssl-trust"),
                         param(template, "username"), Secret.resolve(param(template, "password")),
                         param(template, "folder"), param(template, "poll-interval"))))
-                .from(LeaderElection.source(getContext(), "launchpad-{{host}}-{{username}}", "ref:{{inbox}}"))
+                .from(LeaderElection.source(getContext(), "launchpad-{{host}}", "ref:{{inbox}}"))
                 .to("bean:{{mailbox}}?method=read")
                 .choice()
                     .when(exchangeProperty(LaunchpadMailbox.SET_ASIDE).isNotNull())

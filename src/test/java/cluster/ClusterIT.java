@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,6 +52,11 @@ class ClusterIT {
 
     /** Builders of {@code count} nodes that list each other as members. */
     static List<FirehoseApp.Builder> cluster(Path dir, int count, String password) {
+        return cluster(dir, count, password, false);
+    }
+
+    /** With {@code shared}: every node gets the same list, itself included (as from one ConfigMap). */
+    static List<FirehoseApp.Builder> cluster(Path dir, int count, String password, boolean shared) {
         List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             ports.add(FirehoseApp.freePort());
@@ -57,7 +65,7 @@ class ClusterIT {
         for (int i = 0; i < count; i++) {
             List<String> others = new ArrayList<>();
             for (int j = 0; j < count; j++) {
-                if (j != i) {
+                if (j != i || shared) {
                     others.add("127.0.0.1:" + ports.get(j));
                 }
             }
@@ -146,8 +154,30 @@ class ClusterIT {
     }
 
     @Test
+    void an_upload_to_any_node_reaches_subscribers_on_the_others() throws Exception {
+        List<FirehoseApp.Builder> builders = cluster(dir, 2, PASSWORD);
+        for (int i = 0; i < builders.size(); i++) {
+            builders.get(i).set("firehose.subunit.worker", "node" + (i + 1)).set("camel.cluster.file.enabled", "true")
+                    .set("camel.cluster.file.root", dir.resolve("leader").toString());
+        }
+        startAll(builders);
+        long before = remoteSubscriptions(nodes.get(1));
+        Subscriber results = track(Subscriber.on(nodes.get(0).tcpUrl(), "gearman-subunit/#"));
+        Await.until(WAIT, () -> remoteSubscriptions(nodes.get(1)) > before, () -> "node 2 does not know the subscriber");
+        // uploads are not a shared input: the node that is not the leader takes them too
+        for (FirehoseApp node : nodes) {
+            HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create(node.httpUrl() + "/subunit?project=nova&build_change=1")).timeout(WAIT)
+                    .POST(HttpRequest.BodyPublishers.ofFile(Path.of("src/test/resources/subunit/successful.subunit"))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, response.statusCode(), response.body());
+            assertEquals("gearman-subunit/" + node.property("firehose.subunit.worker") + "/nova/1", results.next(WAIT).topic());
+        }
+    }
+
+    @Test
     void health_and_metrics_show_the_cluster_per_node() throws Exception {
-        startAll(cluster(dir, 3, PASSWORD));
+        startAll(cluster(dir, 3, PASSWORD, true)); // one list for all, each node in it: each leaves itself out
         for (FirehoseApp node : nodes) {
             String metrics = node.http("/observe/metrics").body();
             assertTrue(metrics.contains("firehose_cluster_nodes 3.0"), metrics);

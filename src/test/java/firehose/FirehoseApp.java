@@ -77,8 +77,7 @@ public final class FirehoseApp implements AutoCloseable {
 
     /** Starts (again, after {@link #close()}) with the same ports and data directory. */
     public FirehoseApp start() {
-        main = new Main();
-        main.configure().addConfiguration(FirehoseConfiguration.class);
+        main = new Main(); // FirehoseConfiguration from application.properties, as for the jar
         properties.forEach(main::addOverrideProperty);
         main.start();
         return this;
