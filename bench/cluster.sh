@@ -28,6 +28,7 @@ node() { # name mqtt-port cluster-port other-cluster-port|- [management-port] ->
   if [ "$4" != - ]; then
     cluster=(-Dfirehose.cluster.port="$3" -Dfirehose.cluster.members=127.0.0.1:"$4" -Dfirehose.cluster.password=bench-cluster-pw)
   fi
+  if (echo > /dev/tcp/127.0.0.1/"$2") 2> /dev/null; then echo "port $2 is in use (a node of an earlier run?)" >&2; return 1; fi
   java ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port="$2" -Dfirehose.broker.ws-port=0 \
     -Dfirehose.broker.data-dir="$work/$1" -Dcamel.server.enabled=false -Dcamel.management.enabled=$([ -n "${5:-}" ] && echo true || echo false) \
     -Dcamel.management.port=${5:-0} -Dfirehose.broker.max-connections=19000 \
