@@ -26,6 +26,9 @@ public final class BrokerMetrics implements MeterBinder {
                 .description("MQTT connections opened since start").register(registry);
         FunctionCounter.builder("firehose.broker.connections.refused", stats, BrokerStatistics::connectionsRefused).tag("reason", "max-connections")
                 .description("MQTT connections closed at once because the broker held firehose.broker.max-connections").register(registry);
+        FunctionCounter.builder("firehose.broker.connections.refused", broker, EmbeddedBroker::invalidStringsRefused).tag("reason", ValidStrings.REASON)
+                .description("MQTT connections closed for a topic, filter, client id, will topic or user name that is not well-formed UTF-8"
+                        + " or holds U+0000").register(registry);
         FunctionCounter.builder("firehose.broker.messages.received", stats, BrokerStatistics::messagesReceived)
                 .description("PUBLISH packets received from clients").register(registry);
         FunctionCounter.builder("firehose.broker.messages.sent", stats, BrokerStatistics::messagesSent)

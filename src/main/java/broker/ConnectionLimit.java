@@ -1,8 +1,6 @@
 package broker;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -10,8 +8,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
 import io.netty.util.ReferenceCountUtil;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code firehose.broker.max-connections} over all listeners together (Artemis' own limit counts each listener
@@ -21,19 +17,18 @@ import org.slf4j.LoggerFactory;
  */
 final class ConnectionLimit {
 
-    private static final Logger LOG = LoggerFactory.getLogger(ConnectionLimit.class);
-    private static final long LOG_INTERVAL_NANOS = 60_000_000_000L;
+
+    static final String REASON = "max-connections";
 
     private final int max;
     private final String internalUser;
+    private final Refusals refusals;
     private final AtomicInteger open = new AtomicInteger();
-    private final LongAdder refused = new LongAdder();
-    private final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
-    private final AtomicLong unlogged = new AtomicLong();
 
-    ConnectionLimit(int max, String internalUser) {
+    ConnectionLimit(int max, String internalUser, Refusals refusals) {
         this.max = max;
         this.internalUser = internalUser;
+        this.refusals = refusals;
     }
 
     /** A connection's pipeline handler that counts it in, or closes it at its CONNECT when the broker is full. */
@@ -43,20 +38,11 @@ final class ConnectionLimit {
 
     /** Connections refused since start because the broker was full. */
     long refused() {
-        return refused.sum();
+        return refusals.count(REASON);
     }
 
     private void refuse(Channel channel) {
-        refused.increment();
-        long count = unlogged.incrementAndGet();
-        long last = lastLogged.get();
-        long now = System.nanoTime();
-        if (now - last >= LOG_INTERVAL_NANOS && lastLogged.compareAndSet(last, now)) {
-            unlogged.addAndGet(-count);
-            LOG.warn("Refused connection from {}: the broker holds its limit of {} connections (firehose.broker.max-connections); "
-                    + "{} refused since the last such line", channel.remoteAddress(), max, count);
-        }
-        channel.close();
+        refusals.refuse(channel, REASON, "the broker holds its limit of " + max + " connections (firehose.broker.max-connections)");
     }
 
     private final class Handler extends ChannelInboundHandlerAdapter {

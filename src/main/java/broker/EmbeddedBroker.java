@@ -49,6 +49,8 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     private PublisherBackPressure backPressure;
     private ConnectionLimit connectionLimit;
+    private final Refusals refusals = new Refusals();
+    private final ValidStrings validStrings = new ValidStrings(refusals);
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
     private EventLoopDelivery eventLoopDelivery;
     private ScheduledFuture<?> clusterWatch;
@@ -101,6 +103,7 @@ public final class EmbeddedBroker extends ServiceSupport {
             pipeline.addAfter(decoder, "firehose-back-pressure", backPressure.handler());
         }
         pipeline.addAfter(decoder, "firehose-publish-counter", statistics.publishCounter());
+        pipeline.addAfter(decoder, "firehose-valid-strings", validStrings);
         pipeline.addAfter(decoder, "firehose-connection-limit", connectionLimit.handler());
     }
 
@@ -194,6 +197,11 @@ public final class EmbeddedBroker extends ServiceSupport {
         return settings.cluster();
     }
 
+    /** Connections closed for a malformed string (topic, filter, client id, will topic, user name) since start. */
+    public long invalidStringsRefused() {
+        return refusals.count(ValidStrings.REASON);
+    }
+
     public BrokerStatistics statistics() {
         return statistics;
     }
@@ -274,7 +282,7 @@ public final class EmbeddedBroker extends ServiceSupport {
             config.registerBrokerPlugin(eventLoopDelivery);
         }
         statistics.countFrom(subscriptions);
-        connectionLimit = new ConnectionLimit(settings.maxConnections(), settings.internal().name());
+        connectionLimit = new ConnectionLimit(settings.maxConnections(), settings.internal().name(), refusals);
         statistics.countFrom(connectionLimit);
         backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark(), subscriptions, statistics) : null;
 

@@ -63,7 +63,12 @@ public final class RawMqtt {
 
     /** A QoS 0 PUBLISH packet (any size). */
     public static byte[] publish(String topic, byte[] payload) {
-        byte[] body = concat(string(topic.getBytes(StandardCharsets.UTF_8)), payload);
+        return publish(topic.getBytes(StandardCharsets.UTF_8), payload);
+    }
+
+    /** A QoS 0 PUBLISH packet whose topic is the bytes given, well-formed UTF-8 or not. */
+    public static byte[] publish(byte[] topic, byte[] payload) {
+        byte[] body = concat(string(topic), payload);
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(body.length + 5);
         out.write(0x30);
         int length = body.length;
@@ -110,6 +115,16 @@ public final class RawMqtt {
             Thread.currentThread().interrupt();
         }
         return count;
+    }
+
+    /** An MQTT 3.1.1 CONNECT (clean session, no keep-alive) whose client id is the bytes given. */
+    public static byte[] connect(byte[] clientId) {
+        return packet(0x10, concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0}, string(clientId)));
+    }
+
+    /** A SUBSCRIBE (packet id 1, QoS 0) whose filter is the bytes given. */
+    public static byte[] subscribe(byte[] filter) {
+        return packet(0x82, concat(new byte[] {0, 1}, string(filter), new byte[] {0}));
     }
 
     private static byte[] packet(int type, byte[] body) {
