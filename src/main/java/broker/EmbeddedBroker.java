@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ScheduledFuture;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.TimeUnit;
 
 import io.netty.channel.ChannelPipeline;
@@ -54,6 +55,7 @@ public final class EmbeddedBroker extends ServiceSupport {
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
     private EventLoopDelivery eventLoopDelivery;
     private ScheduledFuture<?> clusterWatch;
+    private volatile Thread exitHook;
     private WildcardBindingRepair wildcardRepair;
     private ScheduledFuture<?> repairTask;
     private volatile boolean clusterRefused;
@@ -94,6 +96,21 @@ public final class EmbeddedBroker extends ServiceSupport {
         }
         LOG.info("Broker listening: {}; publishers: {}; {}", listening(),
                 settings.publishers().isEmpty() ? "none" : settings.publishers(), settings.cluster());
+    }
+
+    /**
+     * Stops the broker when the JVM exits unless {@code stoppedElsewhere} says someone else does (Camel, once the
+     * application has started: it stops the routes first and the broker last). A SIGTERM while the application is
+     * still starting exits without Camel stopping anything: the broker would die with its journal open.
+     */
+    public void stopOnExitUnless(BooleanSupplier stoppedElsewhere) {
+        exitHook = new Thread(() -> {
+            if (!stoppedElsewhere.getAsBoolean() && isRunAllowed()) {
+                LOG.info("Stopping the broker: the application was stopped while it was starting");
+                stop();
+            }
+        }, "firehose-broker-exit");
+        Runtime.getRuntime().addShutdownHook(exitHook);
     }
 
     /** The broker's own handlers of each MQTT connection, right after the MQTT decoder: the connection limit first. */
@@ -140,6 +157,14 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     @Override
     protected void doStop() throws Exception {
+        if (exitHook != null && Thread.currentThread() != exitHook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(exitHook);
+            } catch (IllegalStateException exiting) {
+                // the JVM is exiting: the hook finds the broker stopped
+            }
+        }
+        exitHook = null;
         if (clusterWatch != null) {
             clusterWatch.cancel(false);
             clusterWatch = null;

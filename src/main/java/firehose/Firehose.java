@@ -9,6 +9,18 @@ public final class Firehose {
     private Firehose() {
     }
 
+    /** True once the JVM has begun to shut down (a shutdown hook can no longer be added). */
+    private static boolean exiting() {
+        try {
+            Thread probe = new Thread(() -> { });
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException shuttingDown) {
+            return true;
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Main main = new Main(); // FirehoseConfiguration: camel.main.configuration-classes in application.properties
         // camel-main reads route template blocks only from properties files; let -D give them too
@@ -18,6 +30,11 @@ public final class Firehose {
         try {
             System.exit(main.run(args));
         } catch (Exception e) {
+            if (exiting()) {
+                // SIGTERM while starting: what failed is what the shutdown took away (the broker stops itself)
+                LoggerFactory.getLogger(Firehose.class).info("Firehose was stopped while it was starting");
+                System.exit(0);
+            }
             LoggerFactory.getLogger(Firehose.class).error("Firehose could not start: {}", e.getMessage(), e);
             // the broker's threads would otherwise keep a half-started process alive
             System.exit(1);

@@ -5,6 +5,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import broker.Account;
 import broker.BrokerHealthCheck;
@@ -14,6 +15,7 @@ import broker.EmbeddedBroker;
 import broker.Secret;
 import broker.TopicFilter;
 import org.apache.camel.support.service.ServiceSupport;
+import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import publish.NoDelaySocketFactory;
@@ -23,6 +25,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.StartupListener;
 import org.apache.camel.component.paho.PahoComponent;
 import org.apache.camel.component.paho.PahoConfiguration;
 import org.apache.camel.component.platform.http.PlatformHttpComponent;
@@ -51,6 +54,20 @@ public class FirehoseConfiguration implements CamelConfiguration {
 
         EmbeddedBroker broker = new EmbeddedBroker(settings);
         broker.start();
+        // a SIGTERM before the application has started must stop the broker too; after, Camel does (routes first)
+        AtomicBoolean started = new AtomicBoolean();
+        context.addStartupListener(new StartupListener() {
+            @Override
+            public void onCamelContextStarted(CamelContext starting, boolean alreadyStarted) {
+                // called before the routes have started
+            }
+
+            @Override
+            public void onCamelContextFullyStarted(CamelContext fully, boolean alreadyStarted) {
+                started.set(true);
+            }
+        });
+        broker.stopOnExitUnless(started::get);
         // stopped by Camel after the routes, so in-flight events still reach the broker
         context.addService(broker, true, true);
         context.getRegistry().bind("broker", broker);
@@ -67,7 +84,10 @@ public class FirehoseConfiguration implements CamelConfiguration {
         }
 
         // paho: confirms each event (the exchange completes after the PUBACK)
-        configureInternalClient(context.getComponent("paho", PahoComponent.class).getConfiguration(), settings, internal);
+        PahoComponent paho = context.getComponent("paho", PahoComponent.class);
+        configureInternalClient(paho.getConfiguration(), settings, internal);
+        PahoConfiguration conf = paho.getConfiguration();
+        ownClient(context, paho, new MqttClient(conf.getBrokerUrl(), "firehose-" + Secret.random().substring(0, 8), new MemoryPersistence()), true);
         // the uploads' HTTP server: Camel's engine cannot tell it from the management server by itself
         properties.resolveProperty("camel.server.port").map(String::strip).filter(p -> !p.isEmpty()).map(Integer::parseInt)
                 .ifPresent(port -> {
@@ -91,6 +111,23 @@ public class FirehoseConfiguration implements CamelConfiguration {
         PahoConfiguration conf = pipelined.getConfiguration();
         PipelinedMqttClient client = new PipelinedMqttClient(conf.getBrokerUrl(), "firehose-pipelined-" + Secret.random().substring(0, 8),
                 new MemoryPersistence(), conf.getMaxInflight());
+        // unacknowledged events are sent again after a reconnect
+        ownClient(context, pipelined, client, false);
+        if (metrics != null) {
+            // a pipelined event the broker refuses fails after its exchange completed: counted here, not by the source
+            FunctionCounter.builder("firehose.publish.pipelined.failed", client, PipelinedMqttClient::failed)
+                    .description("pipelined events the broker did not acknowledge").register(metrics);
+        }
+        return pipelined;
+    }
+
+    /**
+     * Connects {@code client} for {@code component}, which then uses it as is, and closes it when the context stops.
+     * (camel-paho's own client is only disconnected, and only while connected: one that was reconnecting then, e.g.
+     * to a broker stopped first, went on reconnecting for ever.)
+     */
+    private static void ownClient(CamelContext context, PahoComponent component, MqttClient client, boolean cleanSession) throws Exception {
+        PahoConfiguration conf = component.getConfiguration();
         MqttConnectOptions options = new MqttConnectOptions();
         options.setUserName(conf.getUserName());
         options.setPassword(conf.getPassword().toCharArray());
@@ -98,24 +135,19 @@ public class FirehoseConfiguration implements CamelConfiguration {
         options.setMaxReconnectDelay(conf.getMaxReconnectDelay());
         options.setMaxInflight(conf.getMaxInflight());
         options.setSocketFactory(conf.getSocketFactory());
-        options.setCleanSession(false); // unacknowledged events are sent again after a reconnect
+        options.setCleanSession(cleanSession);
         client.connect(options);
-        pipelined.setClient(client);
-        if (metrics != null) {
-            // a pipelined event the broker refuses fails after its exchange completed: counted here, not by the source
-            FunctionCounter.builder("firehose.publish.pipelined.failed", client, PipelinedMqttClient::failed)
-                    .description("pipelined events the broker did not acknowledge").register(metrics);
-        }
+        component.setClient(client);
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() throws Exception {
                 if (client.isConnected()) {
                     client.disconnect(5000); // waits for the events still in flight
                 }
-                client.close();
+                // closed, a client that is reconnecting gives up at its next attempt
+                client.close(true);
             }
         }, true, true);
-        return pipelined;
     }
 
     private static void configureInternalClient(PahoConfiguration paho, BrokerSettings settings, Account internal) {

@@ -66,6 +66,28 @@ class StartStopJarIT {
                 || l.contains(" WARN ") && !l.contains("GerritStreamConsumer")).toList());
     }
 
+    @Test
+    void a_sigterm_while_starting_stops_the_broker_too() throws Exception {
+        Path home = dir.resolve("starting");
+        java.nio.file.Files.createDirectories(home);
+        Process process = FatJar.start(home, List.of("-Xmx256m", "-Dfirehose.broker.host=127.0.0.1",
+                "-Dfirehose.broker.mqtt-port=" + FirehoseApp.freePort(), "-Dfirehose.broker.ws-port=0",
+                "-Dcamel.server.port=" + FirehoseApp.freePort(), "-Dcamel.management.port=" + FirehoseApp.freePort()));
+        try {
+            // the broker listens before the routes are built and started: about a second in which Camel has not started
+            Await.until(Duration.ofSeconds(60), () -> FatJar.output(home).contains("Broker listening") || !process.isAlive(),
+                    () -> FatJar.output(home));
+            process.destroy(); // SIGTERM
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "stopped within 30 s");
+        } finally {
+            process.destroyForcibly();
+        }
+        String output = FatJar.output(home);
+        assertFalse(output.contains(") started in"), "the SIGTERM came after the start-up: " + output);
+        assertTrue(output.contains("Broker stopped"), output);
+        assertEquals(List.of(), output.lines().filter(l -> l.contains(" ERROR ") || l.startsWith("\tat ")).toList());
+    }
+
     private static int status(int port, String path) {
         try {
             HttpResponse<String> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
