@@ -1,5 +1,6 @@
 package broker;
 
+import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 import io.micrometer.core.instrument.FunctionCounter;
@@ -24,11 +25,14 @@ public final class BrokerMetrics implements MeterBinder {
                 .description("MQTT connections open now").register(registry);
         FunctionCounter.builder("firehose.broker.connections.opened", broker, b -> b.server() == null ? 0 : b.server().getTotalConnectionCount())
                 .description("MQTT connections opened since start").register(registry);
-        FunctionCounter.builder("firehose.broker.connections.refused", stats, BrokerStatistics::connectionsRefused).tag("reason", "max-connections")
-                .description("MQTT connections closed at once because the broker held firehose.broker.max-connections").register(registry);
-        FunctionCounter.builder("firehose.broker.connections.refused", broker, EmbeddedBroker::invalidStringsRefused).tag("reason", ValidStrings.REASON)
-                .description("MQTT connections closed for a topic, filter, client id, will topic or user name that is not well-formed UTF-8"
-                        + " or holds U+0000").register(registry);
+        for (String listener : broker.clientListeners()) {
+            for (String reason : List.of(Refusals.MAX_CONNECTIONS, Refusals.INVALID_STRING, Refusals.MALFORMED_PACKET)) {
+                FunctionCounter.builder("firehose.broker.connections.refused", broker, b -> b.refused(listener, reason))
+                        .tags("listener", listener, "reason", reason)
+                        .description("Connections the broker closed: over max-connections, a malformed string, bytes that are no MQTT packet")
+                        .register(registry);
+            }
+        }
         FunctionCounter.builder("firehose.broker.messages.received", stats, BrokerStatistics::messagesReceived)
                 .description("PUBLISH packets received from clients").register(registry);
         FunctionCounter.builder("firehose.broker.messages.sent", stats, BrokerStatistics::messagesSent)

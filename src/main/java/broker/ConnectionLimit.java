@@ -18,8 +18,6 @@ import io.netty.util.ReferenceCountUtil;
 final class ConnectionLimit {
 
 
-    static final String REASON = "max-connections";
-
     private final int max;
     private final String internalUser;
     private final Refusals refusals;
@@ -38,11 +36,11 @@ final class ConnectionLimit {
 
     /** Connections refused since start because the broker was full. */
     long refused() {
-        return refusals.count(REASON);
+        return refusals.count(Refusals.MAX_CONNECTIONS);
     }
 
     private void refuse(Channel channel) {
-        refusals.refuse(channel, REASON, "the broker holds its limit of " + max + " connections (firehose.broker.max-connections)");
+        refusals.refuse(channel, Refusals.MAX_CONNECTIONS, "the broker holds its limit of " + max + " connections (firehose.broker.max-connections)");
     }
 
     private final class Handler extends ChannelInboundHandlerAdapter {

@@ -50,8 +50,8 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     private PublisherBackPressure backPressure;
     private ConnectionLimit connectionLimit;
-    private final Refusals refusals = new Refusals();
-    private final ValidStrings validStrings = new ValidStrings(refusals);
+    private final Refusals refusals = new Refusals(this::listenerOf);
+    private final PacketCheck packetCheck = new PacketCheck(refusals);
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
     private EventLoopDelivery eventLoopDelivery;
     private ScheduledFuture<?> clusterWatch;
@@ -120,7 +120,7 @@ public final class EmbeddedBroker extends ServiceSupport {
             pipeline.addAfter(decoder, "firehose-back-pressure", backPressure.handler());
         }
         pipeline.addAfter(decoder, "firehose-publish-counter", statistics.publishCounter());
-        pipeline.addAfter(decoder, "firehose-valid-strings", validStrings);
+        pipeline.addAfter(decoder, "firehose-packet-check", packetCheck);
         pipeline.addAfter(decoder, "firehose-connection-limit", connectionLimit.handler());
     }
 
@@ -224,7 +224,26 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     /** Connections closed for a malformed string (topic, filter, client id, will topic, user name) since start. */
     public long invalidStringsRefused() {
-        return refusals.count(ValidStrings.REASON);
+        return refusals.count(Refusals.INVALID_STRING);
+    }
+
+    /** Connections the broker closed on {@code listener} for {@code reason} since start ({@link Refusals}). */
+    public long refused(String listener, String reason) {
+        return refusals.count(listener, reason);
+    }
+
+    /** The listeners open, by name ({@code mqtt}, {@code mqtt-ws}, ...; the cluster port not among them). */
+    public List<String> clientListeners() {
+        return listeners.keySet().stream().filter(name -> !name.equals(ClusterLinks.ACCEPTOR)).toList();
+    }
+
+    private String listenerOf(int port) {
+        for (Map.Entry<String, Integer> listener : listeners.entrySet()) {
+            if (listener.getValue() == port) {
+                return listener.getKey();
+            }
+        }
+        return String.valueOf(port);
     }
 
     public BrokerStatistics statistics() {

@@ -1,49 +1,67 @@
 package broker;
 
+import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntFunction;
 
 import io.netty.channel.Channel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Connections the broker closes on purpose, counted by reason, with at most one log line a minute per reason (how many
- * since the last line, the latest one's address and why): a client refused again and again cannot fill the log.
+ * Connections the broker closes on purpose, counted by listener and reason, with at most one log line a minute per
+ * reason (how many since the last line, the latest one's address, listener and why; no stack trace): a hostile client
+ * refused again and again cannot fill the log.
  */
 final class Refusals {
+
+    /** Over {@code firehose.broker.max-connections}. */
+    static final String MAX_CONNECTIONS = "max-connections";
+    /** A topic, filter, client id, will topic or user name that is not well-formed UTF-8 or holds U+0000. */
+    static final String INVALID_STRING = "invalid-string";
+    /** Bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size, ...). */
+    static final String MALFORMED_PACKET = "malformed-packet";
 
     private static final Logger LOG = LoggerFactory.getLogger(Refusals.class);
     private static final long LOG_INTERVAL_NANOS = 60_000_000_000L;
 
-    private static final class Reason {
-        final LongAdder count = new LongAdder();
-        final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
-        final AtomicLong unlogged = new AtomicLong();
-    }
+    private final Map<String, LongAdder> counts = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> lastLogged = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> unlogged = new ConcurrentHashMap<>();
+    private final IntFunction<String> listenerOfPort;
 
-    private final Map<String, Reason> reasons = new ConcurrentHashMap<>();
+    /** {@code listenerOfPort}: the listener's name for a local port. */
+    Refusals(IntFunction<String> listenerOfPort) {
+        this.listenerOfPort = listenerOfPort;
+    }
 
     /** Counts and closes {@code channel}; {@code why}: what the log line says of it. */
     void refuse(Channel channel, String reason, String why) {
-        Reason counts = reasons.computeIfAbsent(reason, r -> new Reason());
-        counts.count.increment();
-        long count = counts.unlogged.incrementAndGet();
-        long last = counts.lastLogged.get();
+        String listener = channel.localAddress() instanceof InetSocketAddress local ? listenerOfPort.apply(local.getPort()) : "?";
+        counts.computeIfAbsent(listener + "/" + reason, k -> new LongAdder()).increment();
+        AtomicLong last = lastLogged.computeIfAbsent(reason, r -> new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS));
+        long count = unlogged.computeIfAbsent(reason, r -> new AtomicLong()).incrementAndGet();
+        long then = last.get();
         long now = System.nanoTime();
-        if (now - last >= LOG_INTERVAL_NANOS && counts.lastLogged.compareAndSet(last, now)) {
-            counts.unlogged.addAndGet(-count);
-            LOG.warn("Closed the connection from {}: {}; {} closed for this reason ({}) since the last such line",
-                    channel.remoteAddress(), why, count, reason);
+        if (now - then >= LOG_INTERVAL_NANOS && last.compareAndSet(then, now)) {
+            unlogged.get(reason).addAndGet(-count);
+            LOG.warn("Closed the connection from {} on {}: {}; {} closed for this reason ({}) since the last such line",
+                    channel.remoteAddress(), listener, why, count, reason);
         }
         channel.close();
     }
 
-    /** Connections closed for {@code reason} since start. */
+    /** Connections closed on {@code listener} for {@code reason} since start. */
+    long count(String listener, String reason) {
+        LongAdder count = counts.get(listener + "/" + reason);
+        return count == null ? 0 : count.sum();
+    }
+
+    /** Connections closed for {@code reason} since start, all listeners together. */
     long count(String reason) {
-        Reason counts = reasons.get(reason);
-        return counts == null ? 0 : counts.count.sum();
+        return counts.entrySet().stream().filter(e -> e.getKey().endsWith("/" + reason)).mapToLong(e -> e.getValue().sum()).sum();
     }
 }

@@ -62,8 +62,15 @@ class LimitsIT {
             assertTrue(clients.stream().allMatch(MqttClient::isConnected), "the clients inside were not disturbed");
             long refused = app.broker().statistics().connectionsRefused();
             assertTrue(refused >= 6, refused + " refused (Paho tries MQTT 3.1 after 3.1.1 on some failures)");
-            assertTrue(app.http("/observe/metrics").body()
-                    .contains("firehose_broker_connections_refused_total{reason=\"max-connections\"} " + refused + ".0"));
+            String metrics = app.http("/observe/metrics").body();
+            double counted = 0;
+            for (String listener : List.of("mqtt", "mqtt-ws")) {
+                java.util.regex.Matcher line = java.util.regex.Pattern.compile("firehose_broker_connections_refused_total\\{listener=\""
+                        + listener + "\",reason=\"max-connections\"} ([0-9.]+)").matcher(metrics);
+                assertTrue(line.find(), metrics);
+                counted += Double.parseDouble(line.group(1));
+            }
+            assertEquals(refused, (long) counted, "the metric counts them on each listener");
             List<String> refusals = log.problems().stream().map(LogCapture.Line::text).toList();
             assertEquals(1, refusals.size(), "one log line for all the refusals: " + refusals);
             assertTrue(refusals.get(0).contains("limit of 3 connections"), refusals.get(0));

@@ -77,6 +77,17 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
             handlers.accept(pipeline);
         }
 
+        /**
+         * Bytes that open no known protocol are taken for MQTT (the only protocol of Firehose's client listeners): the
+         * MQTT decoder refuses them, and Firehose closes the connection with one log line a minute. Artemis otherwise
+         * takes them for its core protocol, which these listeners do not serve: three ERROR lines with stack traces
+         * for each such connection, which it then leaves open.
+         */
+        @Override
+        public boolean acceptsNoHandshake() {
+            return true;
+        }
+
         @Override
         public ConnectionEntry createConnectionEntry(Acceptor acceptorUsed, Connection connection) {
             ConnectionEntry entry = super.createConnectionEntry(acceptorUsed, connection);

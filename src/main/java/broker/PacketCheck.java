@@ -1,0 +1,205 @@
+package broker;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttIdentifierRejectedException;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageIdAndPropertiesVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.handler.codec.mqtt.MqttSubAckMessage;
+import io.netty.handler.codec.mqtt.MqttSubAckPayload;
+import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
+import io.netty.handler.codec.mqtt.MqttSubscribePayload;
+import io.netty.handler.codec.mqtt.MqttTopicSubscription;
+import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
+import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * What a client sends is checked before Artemis sees it (one instance for all connections, right after the MQTT
+ * decoder):
+ * <ul>
+ *   <li>bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size) close the
+ *       connection, with one log line a minute ({@link Refusals}) where Artemis logged an ERROR and a stack trace;
+ *       an unsupported protocol level or a refused client id still get Artemis' CONNACK;</li>
+ *   <li>strings must be well-formed UTF-8 without U+0000 (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4): a topic, topic filter,
+ *       client id, will topic or user name that is not closes the connection, and nothing of it is delivered. Netty's
+ *       decoder has already turned each malformed byte sequence into U+FFFD, so a string holding U+FFFD is refused;</li>
+ *   <li>a SUBSCRIBE filter that breaks the wildcard rules ({@code a/#/b}, {@code #/a}, {@code a+b}, empty) gets the
+ *       failure code in the SUBACK (0x80; MQTT 5: 0x8F, topic filter invalid) and subscribes to nothing, where Artemis
+ *       granted some (QoS 0) and logged an ERROR for the empty one; the packet's valid filters are subscribed as
+ *       usual.</li>
+ * </ul>
+ */
+@ChannelHandler.Sharable
+final class PacketCheck extends ChannelDuplexHandler {
+
+    private static final AttributeKey<Integer> LEVEL = AttributeKey.valueOf("firehose.mqtt-level");
+    /** Per connection: SUBSCRIBE packet id → which of its filters were refused, for its SUBACK. */
+    private static final AttributeKey<Map<Integer, boolean[]>> REFUSED_FILTERS = AttributeKey.valueOf("firehose.refused-filters");
+    private static final int FAILURE_311 = 0x80;
+    private static final int TOPIC_FILTER_INVALID_5 = 0x8F;
+
+    private final Refusals refusals;
+
+    PacketCheck(Refusals refusals) {
+        this.refusals = refusals;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof MqttMessage message && message.decoderResult().isFailure()) {
+            Throwable cause = message.decoderResult().cause();
+            if (!(cause instanceof MqttUnacceptableProtocolVersionException || cause instanceof MqttIdentifierRejectedException)) {
+                ReferenceCountUtil.release(msg);
+                refusals.refuse(ctx.channel(), Refusals.MALFORMED_PACKET, "not an MQTT packet (" + cause.getMessage() + ")");
+                return;
+            }
+        }
+        String bad = invalid(msg);
+        if (bad != null) {
+            ReferenceCountUtil.release(msg);
+            refusals.refuse(ctx.channel(), Refusals.INVALID_STRING, bad + " is not well-formed UTF-8 or holds U+0000");
+            return;
+        }
+        if (msg instanceof MqttConnectMessage connect) {
+            ctx.channel().attr(LEVEL).set(connect.variableHeader().version());
+        }
+        if (msg instanceof MqttSubscribeMessage subscribe) {
+            msg = withValidFilters(ctx, subscribe);
+            if (msg == null) {
+                return; // answered here: no filter to subscribe
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    /** The SUBSCRIBE with its valid filters only; null when it has none (its SUBACK is then written here). */
+    private MqttSubscribeMessage withValidFilters(ChannelHandlerContext ctx, MqttSubscribeMessage subscribe) {
+        List<MqttTopicSubscription> all = subscribe.payload().topicSubscriptions();
+        boolean[] refused = new boolean[all.size()];
+        List<MqttTopicSubscription> valid = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            refused[i] = !validFilter(all.get(i).topicFilter());
+            if (!refused[i]) {
+                valid.add(all.get(i));
+            }
+        }
+        if (valid.size() == all.size()) {
+            return subscribe;
+        }
+        int id = subscribe.variableHeader().messageId();
+        if (valid.isEmpty()) {
+            ctx.writeAndFlush(subAck(id, merge(ctx, refused, List.of())));
+            return null;
+        }
+        ctx.channel().attr(REFUSED_FILTERS).setIfAbsent(new ConcurrentHashMap<>());
+        ctx.channel().attr(REFUSED_FILTERS).get().put(id, refused);
+        return new MqttSubscribeMessage(subscribe.fixedHeader(), subscribe.idAndPropertiesVariableHeader(), new MqttSubscribePayload(valid));
+    }
+
+    /** The SUBACK of a SUBSCRIBE whose refused filters were left out: their failure codes put back in their places. */
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        if (msg instanceof MqttSubAckMessage ack) {
+            Map<Integer, boolean[]> pending = ctx.channel().attr(REFUSED_FILTERS).get();
+            boolean[] refused = pending == null ? null : pending.remove(ack.variableHeader().messageId());
+            if (refused != null) {
+                msg = subAck(ack.variableHeader().messageId(), merge(ctx, refused, ack.payload().reasonCodes()));
+            }
+        }
+        ctx.write(msg, promise);
+    }
+
+    private static List<Integer> merge(ChannelHandlerContext ctx, boolean[] refused, List<Integer> granted) {
+        Integer level = ctx.channel().attr(LEVEL).get();
+        int failure = level != null && level == 5 ? TOPIC_FILTER_INVALID_5 : FAILURE_311;
+        List<Integer> codes = new ArrayList<>();
+        int next = 0;
+        for (boolean no : refused) {
+            codes.add(no ? failure : granted.get(next++));
+        }
+        return codes;
+    }
+
+    private static MqttSubAckMessage subAck(int packetId, List<Integer> codes) {
+        return new MqttSubAckMessage(new MqttFixedHeader(MqttMessageType.SUBACK, false, MqttQoS.AT_MOST_ONCE, false, 0),
+                new MqttMessageIdAndPropertiesVariableHeader(packetId, MqttProperties.NO_PROPERTIES), new MqttSubAckPayload(codes));
+    }
+
+    /**
+     * MQTT's rules for a topic filter: not empty; {@code #} only as the whole last level; {@code +} only as a whole
+     * level. A shared subscription ({@code $share/group/filter}) is checked on its filter, and its group must have
+     * neither wildcard.
+     */
+    static boolean validFilter(String filter) {
+        String checked = filter;
+        if (filter.startsWith("$share/")) {
+            int slash = filter.indexOf('/', 7);
+            String group = slash < 0 ? "" : filter.substring(7, slash);
+            if (group.isEmpty() || group.contains("#") || group.contains("+")) {
+                return false;
+            }
+            checked = filter.substring(slash + 1);
+        }
+        if (checked.isEmpty()) {
+            return false;
+        }
+        String[] levels = checked.split("/", -1);
+        for (int i = 0; i < levels.length; i++) {
+            String level = levels[i];
+            if (level.contains("#") && (!level.equals("#") || i != levels.length - 1)) {
+                return false;
+            }
+            if (level.contains("+") && !level.equals("+")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** What in the packet is malformed (e.g. "the topic"), or null. */
+    static String invalid(Object msg) {
+        if (msg instanceof MqttPublishMessage publish) {
+            return malformed(publish.variableHeader().topicName()) ? "the topic" : null;
+        }
+        if (msg instanceof MqttSubscribeMessage subscribe) {
+            for (MqttTopicSubscription subscription : subscribe.payload().topicSubscriptions()) {
+                if (malformed(subscription.topicFilter())) {
+                    return "a topic filter";
+                }
+            }
+            return null;
+        }
+        if (msg instanceof MqttUnsubscribeMessage unsubscribe) {
+            return unsubscribe.payload().topics().stream().anyMatch(PacketCheck::malformed) ? "a topic filter" : null;
+        }
+        if (msg instanceof MqttConnectMessage connect) {
+            if (malformed(connect.payload().clientIdentifier())) {
+                return "the client id";
+            }
+            if (malformed(connect.payload().willTopic())) {
+                return "the will topic";
+            }
+            return malformed(connect.payload().userName()) ? "the user name" : null;
+        }
+        return null;
+    }
+
+    static boolean malformed(String text) {
+        return text != null && (text.indexOf('\u0000') >= 0 || text.indexOf('\uFFFD') >= 0);
+    }
+}

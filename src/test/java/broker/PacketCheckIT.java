@@ -1,0 +1,239 @@
+package broker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import firehose.Clients;
+import firehose.FirehoseApp;
+import firehose.LogCapture;
+import firehose.RawMqtt;
+import firehose.Subscriber;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Topics, filters and client ids must be well-formed UTF-8 without U+0000 (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4): the
+ * connection that sends one is closed, nothing of it is delivered, and the log gets one line for all of them.
+ */
+class PacketCheckIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path data;
+
+    @Test
+    void a_malformed_topic_filter_or_client_id_closes_its_connection_and_nothing_is_delivered() throws Exception {
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
+             Subscriber everything = Subscriber.on(app.tcpUrl(), "#")) {
+            int port = app.port("mqtt");
+            // a NUL in the topic; invalid UTF-8 (0xFF 0xFE); a lone surrogate encoded in 3 bytes (ED A0 80)
+            for (byte[] topic : List.of(concat(bytes("ansible/a"), new byte[] {0}, bytes("b")),
+                    concat(bytes("ansible/"), new byte[] {(byte) 0xff, (byte) 0xfe}),
+                    concat(bytes("ansible/"), new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}))) {
+                try (Socket publisher = RawMqtt.publisher(port, Clients.id("bad"), FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
+                    publisher.getOutputStream().write(RawMqtt.publish(topic, bytes("forged")));
+                    assertClosed(publisher);
+                }
+            }
+            try (Socket subscriber = RawMqtt.subscriber(port, Clients.id("sub"), 0, "ansible/ok", 0)) {
+                subscriber.getOutputStream().write(RawMqtt.subscribe(concat(bytes("ansible/"), new byte[] {0})));
+                assertClosed(subscriber);
+            }
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                socket.setSoTimeout(5000);
+                socket.getOutputStream().write(RawMqtt.connect(new byte[] {'i', 'd', (byte) 0xc3}));
+                assertClosed(socket); // no CONNACK: closed
+            }
+
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                socket.setSoTimeout(5000);
+                // CONNECT with a will (flags: clean session + will flag) whose topic holds a NUL
+                byte[] body = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x06, 0, 0}, lengthPrefixed(bytes("willer")),
+                        lengthPrefixed(concat(bytes("ansible/w"), new byte[] {0})), lengthPrefixed(bytes("gone")));
+                socket.getOutputStream().write(concat(new byte[] {0x10, (byte) body.length}, body));
+                assertClosed(socket);
+            }
+
+            // nothing forged came through: the next message is the good one published after them
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            Clients.publish(publisher, "ansible/ok", "good", 1, false);
+            Subscriber.Received next = everything.next(WAIT);
+            assertEquals("ansible/ok", next.topic());
+            assertEquals("good", next.payload());
+            assertNull(everything.poll(Duration.ofMillis(300)));
+            Clients.close(publisher);
+
+            assertEquals(6, app.broker().invalidStringsRefused());
+            assertTrue(app.http("/observe/metrics").body().contains("firehose_broker_connections_refused_total{listener=\"mqtt\",reason=\"invalid-string\"} 6.0"));
+            List<LogCapture.Line> problems = log.problems();
+            assertEquals(1, problems.size(), "one line for the six: " + problems);
+            assertTrue(problems.get(0).text().contains("not well-formed UTF-8 or holds U+0000"), problems.get(0).text());
+        }
+    }
+
+    @Test
+    void a_filter_against_the_wildcard_rules_gets_a_failure_code_and_the_others_subscribe() throws Exception {
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            int port = app.port("mqtt");
+            for (String filter : List.of("a/#/b", "#/a", "a+b", "")) {
+                assertEquals(List.of(0x80), subAck(port, 4, List.of(filter)), "SUBACK for '" + filter + "'");
+            }
+            // MQTT 5: reason code 0x8F (topic filter invalid)
+            assertEquals(List.of(0x8F), subAck(port, 5, List.of("a/#/b")));
+            // a packet with a valid and an invalid filter: the valid one is granted and works
+            try (Socket socket = connected(port, 4)) {
+                assertEquals(List.of(0x00, 0x80, 0x00), subscribe(socket, 4, List.of("ansible/ok", "ansible/#/x", "zuul/+")));
+                MqttClient publisher = Clients.publisher(app.tcpUrl());
+                Clients.publish(publisher, "ansible/ok", "granted", 0, false);
+                Clients.close(publisher);
+                byte[] header = new byte[2];
+                new java.io.DataInputStream(socket.getInputStream()).readFully(header);
+                assertEquals(0x30, header[0] & 0xf0, "a PUBLISH for the granted filter");
+            }
+            assertTrue(log.problems().isEmpty(), "no ERROR or WARN: " + log.problems());
+        }
+    }
+
+    @Test
+    void bytes_that_are_no_mqtt_packet_cost_one_log_line_a_minute_and_no_stack_trace() throws Exception {
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
+             Subscriber everything = Subscriber.on(app.tcpUrl(), "#")) {
+            java.util.Random random = new java.util.Random(42);
+            int count = 0;
+            for (int i = 0; i < 40; i++) {
+                byte[] garbage = new byte[8 + random.nextInt(64)];
+                random.nextBytes(garbage);
+                garbage[0] = (byte) (0x40 | garbage[0] & 0x0f); // not a CONNECT: no protocol can claim it
+                count += sendAndAwaitClose(app.port("mqtt"), garbage);
+                // a broken remaining length: five continuation bytes
+                count += sendAndAwaitClose(app.port("mqtt"), new byte[] {0x10, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0});
+            }
+            assertEquals(80, count, "connections closed by the broker");
+            assertEquals(80, app.broker().refused("mqtt", "malformed-packet"));
+            assertTrue(app.http("/observe/metrics").body()
+                    .contains("firehose_broker_connections_refused_total{listener=\"mqtt\",reason=\"malformed-packet\"} 80.0"));
+            List<LogCapture.Line> problems = log.problems();
+            assertEquals(1, problems.size(), "one line for all: " + problems);
+            assertTrue(problems.get(0).text().contains("on mqtt: not an MQTT packet"), problems.get(0).text());
+            assertTrue(log.lines().stream().noneMatch(l -> l.text().contains(" | ")), "no exception in any line");
+            // the broker still serves
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            Clients.publish(publisher, "ansible/after", "fine", 1, false);
+            assertEquals("fine", everything.next(WAIT).payload());
+            Clients.close(publisher);
+        }
+    }
+
+    /** 1 if the broker closed the connection after {@code bytes}, else 0. */
+    private static int sendAndAwaitClose(int port, byte[] bytes) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write(bytes);
+            try {
+                assertClosed(socket);
+                return 1;
+            } catch (AssertionError open) {
+                return 0;
+            }
+        }
+    }
+
+    private static List<Integer> subAck(int port, int level, List<String> filters) throws IOException {
+        try (Socket socket = connected(port, level)) {
+            return subscribe(socket, level, filters);
+        }
+    }
+
+    /** A socket after CONNECT and CONNACK at protocol level 4 (3.1.1) or 5. */
+    private static Socket connected(int port, int level) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(5000);
+        byte[] id = bytes(Clients.id("f"));
+        byte[] body = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', (byte) level, 0x02, 0, 60}, level == 5 ? new byte[] {0} : new byte[0],
+                lengthPrefixed(id));
+        socket.getOutputStream().write(concat(new byte[] {0x10, (byte) body.length}, body));
+        java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+        int type = in.readUnsignedByte();
+        byte[] rest = new byte[in.readUnsignedByte()];
+        in.readFully(rest);
+        assertEquals(0x20, type, "CONNACK");
+        assertEquals(0, rest[1], "accepted");
+        return socket;
+    }
+
+    /** Subscribes (packet id 7, QoS 0) and returns the SUBACK's codes. */
+    private static List<Integer> subscribe(Socket socket, int level, List<String> filters) throws IOException {
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.write(0);
+        body.write(7);
+        if (level == 5) {
+            body.write(0); // no properties
+        }
+        for (String filter : filters) {
+            body.writeBytes(lengthPrefixed(bytes(filter)));
+            body.write(0);
+        }
+        socket.getOutputStream().write(concat(new byte[] {(byte) 0x82, (byte) body.size()}, body.toByteArray()));
+        java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+        assertEquals(0x90, in.readUnsignedByte(), "SUBACK");
+        byte[] rest = new byte[in.readUnsignedByte()];
+        in.readFully(rest);
+        assertEquals(7, rest[1], "packet id");
+        int at = level == 5 ? 3 + rest[2] : 2;
+        List<Integer> codes = new java.util.ArrayList<>();
+        for (int i = at; i < rest.length; i++) {
+            codes.add(rest[i] & 0xff);
+        }
+        return codes;
+    }
+
+    /** The broker closed the connection: the stream ends (anything it sent before, e.g. a SUBACK, is skipped). */
+    private static void assertClosed(Socket socket) throws IOException {
+        InputStream in = socket.getInputStream();
+        try {
+            while (in.read() >= 0) {
+                // drain until the end
+            }
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("the connection stayed open");
+        } catch (IOException reset) {
+            // closed with a reset: closed too
+        }
+    }
+
+    private static byte[] lengthPrefixed(byte[] text) {
+        return concat(new byte[] {(byte) (text.length >> 8), (byte) text.length}, text);
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.write(part, 0, part.length);
+        }
+        return out.toByteArray();
+    }
+}
