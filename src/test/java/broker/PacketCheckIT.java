@@ -142,6 +142,28 @@ class PacketCheckIT {
         }
     }
 
+    @Test
+    void sockets_that_never_send_a_packet_are_closed_without_a_log_line() throws Exception {
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            List<Socket> silent = new java.util.ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                Socket socket = new Socket();
+                socket.connect(new InetSocketAddress("127.0.0.1", i % 2 == 0 ? app.port("mqtt") : app.port("ws")), 5000);
+                socket.setSoTimeout(20_000); // the broker's handshake timeout is 10 s
+                if (i == 4) {
+                    socket.getOutputStream().write(new byte[] {0x10, 0x0c}); // the start of a CONNECT, and no more
+                }
+                silent.add(socket);
+            }
+            for (Socket socket : silent) {
+                assertClosed(socket);
+                socket.close();
+            }
+            assertTrue(log.problems().isEmpty(), "no ERROR or WARN: " + log.problems());
+        }
+    }
+
     /** 1 if the broker closed the connection after {@code bytes}, else 0. */
     private static int sendAndAwaitClose(int port, byte[] bytes) throws IOException {
         try (Socket socket = new Socket()) {
