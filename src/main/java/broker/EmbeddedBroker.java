@@ -121,6 +121,9 @@ public final class EmbeddedBroker extends ServiceSupport {
         }
         pipeline.addAfter(decoder, "firehose-publish-counter", statistics.publishCounter());
         pipeline.addAfter(decoder, "firehose-packet-check", packetCheck);
+        if (pipeline.get("wsdecoder") != null) {
+            pipeline.addAfter("wsdecoder", "firehose-frame-errors", packetCheck.frameErrors());
+        }
         pipeline.addAfter(decoder, "firehose-connection-limit", connectionLimit.handler());
     }
 

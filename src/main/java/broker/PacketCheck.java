@@ -54,9 +54,33 @@ final class PacketCheck extends ChannelDuplexHandler {
     private static final int TOPIC_FILTER_INVALID_5 = 0x8F;
 
     private final Refusals refusals;
+    private final FrameErrors frameErrors = new FrameErrors();
 
     PacketCheck(Refusals refusals) {
         this.refusals = refusals;
+    }
+
+    /**
+     * For a WebSocket connection, right after Netty's frame decoder: a corrupt frame (or any other failure of the
+     * connection) closes it with the same one line a minute, and failures of a connection already closed are dropped.
+     * (Artemis' WebSocket handler, next in line, prints every exception's stack trace to standard output.)
+     */
+    ChannelHandler frameErrors() {
+        return frameErrors;
+    }
+
+    @ChannelHandler.Sharable
+    private final class FrameErrors extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof io.netty.handler.codec.CorruptedFrameException) {
+                // Netty has closed the connection already (protocol violation)
+                refusals.refuse(ctx.channel(), Refusals.MALFORMED_PACKET, "not a WebSocket frame (" + cause.getMessage() + ")");
+            } else if (ctx.channel().isActive()) {
+                refusals.refuse(ctx.channel(), Refusals.MALFORMED_PACKET, "WebSocket failure (" + cause.getMessage() + ")");
+            }
+            // else: e.g. a write to a connection closed meanwhile: nothing left to report or to close
+        }
     }
 
     @Override
