@@ -225,11 +225,6 @@ public final class EmbeddedBroker extends ServiceSupport {
         return settings.cluster();
     }
 
-    /** Connections closed for a malformed string (topic, filter, client id, will topic, user name) since start. */
-    public long invalidStringsRefused() {
-        return refusals.count(Refusals.INVALID_STRING);
-    }
-
     /** Connections the broker closed on {@code listener} for {@code reason} since start ({@link Refusals}). */
     public long refused(String listener, String reason) {
         return refusals.count(listener, reason);

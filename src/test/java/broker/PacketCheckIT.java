@@ -79,7 +79,7 @@ class PacketCheckIT {
             assertNull(everything.poll(Duration.ofMillis(300)));
             Clients.close(publisher);
 
-            assertEquals(6, app.broker().invalidStringsRefused());
+            assertEquals(6, app.broker().refused("mqtt", Refusals.INVALID_STRING));
             assertTrue(app.http("/observe/metrics").body().contains("firehose_broker_connections_refused_total{listener=\"mqtt\",reason=\"invalid-string\"} 6.0"));
             List<LogCapture.Line> problems = log.problems();
             assertEquals(1, problems.size(), "one line for the six: " + problems);
