@@ -140,7 +140,7 @@ class HostileInputIT {
                     }
                     default -> { // a bad protocol level
                         byte[] body = {0, 4, 'M', 'Q', 'T', 'T', (byte) (6 + random.nextInt(100)), 0x02, 0, 60, 0, 1, 'x'};
-                        send(app.port("mqtt"), concat(new byte[] {0x10, (byte) body.length}, body));
+                        send(app.port("mqtt"), RawMqtt.concat(new byte[] {0x10, (byte) body.length}, body));
                     }
                 }
             } catch (IOException e) {
@@ -196,11 +196,4 @@ class HostileInputIT {
         return frame.toByteArray();
     }
 
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] part : parts) {
-            out.writeBytes(part);
-        }
-        return out.toByteArray();
-    }
 }

@@ -41,16 +41,16 @@ class PacketCheckIT {
              Subscriber everything = Subscriber.on(app.tcpUrl(), "#")) {
             int port = app.port("mqtt");
             // a NUL in the topic; invalid UTF-8 (0xFF 0xFE); a lone surrogate encoded in 3 bytes (ED A0 80)
-            for (byte[] topic : List.of(concat(bytes("ansible/a"), new byte[] {0}, bytes("b")),
-                    concat(bytes("ansible/"), new byte[] {(byte) 0xff, (byte) 0xfe}),
-                    concat(bytes("ansible/"), new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}))) {
+            for (byte[] topic : List.of(RawMqtt.concat(bytes("ansible/a"), new byte[] {0}, bytes("b")),
+                    RawMqtt.concat(bytes("ansible/"), new byte[] {(byte) 0xff, (byte) 0xfe}),
+                    RawMqtt.concat(bytes("ansible/"), new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}))) {
                 try (Socket publisher = RawMqtt.publisher(port, Clients.id("bad"), FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
                     publisher.getOutputStream().write(RawMqtt.publish(topic, bytes("forged")));
                     assertClosed(publisher);
                 }
             }
             try (Socket subscriber = RawMqtt.subscriber(port, Clients.id("sub"), 0, "ansible/ok", 0)) {
-                subscriber.getOutputStream().write(RawMqtt.subscribe(concat(bytes("ansible/"), new byte[] {0})));
+                subscriber.getOutputStream().write(RawMqtt.subscribe(RawMqtt.concat(bytes("ansible/"), new byte[] {0})));
                 assertClosed(subscriber);
             }
             try (Socket socket = new Socket()) {
@@ -64,9 +64,9 @@ class PacketCheckIT {
                 socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
                 socket.setSoTimeout(5000);
                 // CONNECT with a will (flags: clean session + will flag) whose topic holds a NUL
-                byte[] body = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x06, 0, 0}, lengthPrefixed(bytes("willer")),
-                        lengthPrefixed(concat(bytes("ansible/w"), new byte[] {0})), lengthPrefixed(bytes("gone")));
-                socket.getOutputStream().write(concat(new byte[] {0x10, (byte) body.length}, body));
+                byte[] body = RawMqtt.concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x06, 0, 0}, lengthPrefixed(bytes("willer")),
+                        lengthPrefixed(RawMqtt.concat(bytes("ansible/w"), new byte[] {0})), lengthPrefixed(bytes("gone")));
+                socket.getOutputStream().write(RawMqtt.concat(new byte[] {0x10, (byte) body.length}, body));
                 assertClosed(socket);
             }
 
@@ -191,9 +191,9 @@ class PacketCheckIT {
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         socket.setSoTimeout(5000);
         byte[] id = bytes(Clients.id("f"));
-        byte[] body = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', (byte) level, 0x02, 0, 60}, level == 5 ? new byte[] {0} : new byte[0],
+        byte[] body = RawMqtt.concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', (byte) level, 0x02, 0, 60}, level == 5 ? new byte[] {0} : new byte[0],
                 lengthPrefixed(id));
-        socket.getOutputStream().write(concat(new byte[] {0x10, (byte) body.length}, body));
+        socket.getOutputStream().write(RawMqtt.concat(new byte[] {0x10, (byte) body.length}, body));
         java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
         int type = in.readUnsignedByte();
         byte[] rest = new byte[in.readUnsignedByte()];
@@ -215,7 +215,7 @@ class PacketCheckIT {
             body.writeBytes(lengthPrefixed(bytes(filter)));
             body.write(0);
         }
-        socket.getOutputStream().write(concat(new byte[] {(byte) 0x82, (byte) body.size()}, body.toByteArray()));
+        socket.getOutputStream().write(RawMqtt.concat(new byte[] {(byte) 0x82, (byte) body.size()}, body.toByteArray()));
         java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
         assertEquals(0x90, in.readUnsignedByte(), "SUBACK");
         byte[] rest = new byte[in.readUnsignedByte()];
@@ -244,18 +244,11 @@ class PacketCheckIT {
     }
 
     private static byte[] lengthPrefixed(byte[] text) {
-        return concat(new byte[] {(byte) (text.length >> 8), (byte) text.length}, text);
+        return RawMqtt.concat(new byte[] {(byte) (text.length >> 8), (byte) text.length}, text);
     }
 
     private static byte[] bytes(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static byte[] concat(byte[]... parts) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        for (byte[] part : parts) {
-            out.write(part, 0, part.length);
-        }
-        return out.toByteArray();
-    }
 }

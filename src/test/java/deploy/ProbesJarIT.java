@@ -6,10 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 import firehose.Await;
 import firehose.ExternalTool;
+import firehose.FatJar;
 import firehose.FirehoseApp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,7 +66,7 @@ class ProbesJarIT {
             // from the first moment: a readiness answer of 200 while MQTT is not accepted would be a lie
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline && process.isAlive()) {
-                int ready = status(management, probes.get("readinessProbe"));
+                int ready = FatJar.status(management, probes.get("readinessProbe"));
                 boolean accepting = accepts(mqtt);
                 if (ready == 200) {
                     assertTrue(accepting, "ready before the broker accepts connections");
@@ -80,7 +77,7 @@ class ProbesJarIT {
             }
             assertTrue(process.isAlive(), log());
             for (Map.Entry<String, String> entry : probes.entrySet()) {
-                Await.until(Duration.ofSeconds(30), () -> status(management, entry.getValue()) == 200, () -> entry + " not 200: " + log());
+                Await.until(Duration.ofSeconds(30), () -> FatJar.status(management, entry.getValue()) == 200, () -> entry + " not 200: " + log());
             }
             assertTrue(early.stream().noneMatch(s -> s.startsWith("200")), early.toString());
         } finally {
@@ -115,16 +112,4 @@ class ProbesJarIT {
         }
     }
 
-    private static int status(int port, String path) {
-        try {
-            return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(2)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
-    }
 }

@@ -30,6 +30,21 @@ public final class FatJar {
         return dir.resolve("firehose.log");
     }
 
+    /** The HTTP status of GET {@code path} on a local port; -1 while nothing answers there. */
+    public static int status(int port, String path) {
+        try {
+            return java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+                            .timeout(java.time.Duration.ofSeconds(2)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
     /** What the application wrote so far. */
     public static String output(Path dir) {
         try {

@@ -136,7 +136,8 @@ public final class RawMqtt {
         return concat(new byte[] {(byte) (utf8.length >> 8), (byte) utf8.length}, utf8);
     }
 
-    private static byte[] concat(byte[]... parts) {
+    /** The parts one after another. */
+    public static byte[] concat(byte[]... parts) {
         int length = Arrays.stream(parts).mapToInt(p -> p.length).sum();
         byte[] all = new byte[length];
         int at = 0;

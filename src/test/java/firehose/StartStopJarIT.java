@@ -4,11 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,14 +41,14 @@ class StartStopJarIT {
         // data under ./data of the working directory, as for a user
         Process process = FatJar.start(dir, options);
         try {
-            Await.until(Duration.ofSeconds(60), () -> status(management, "/observe/health/live") == 200 || !process.isAlive(),
+            Await.until(Duration.ofSeconds(60), () -> FatJar.status(management, "/observe/health/live") == 200 || !process.isAlive(),
                     () -> "not alive: " + FatJar.output(dir));
             assertTrue(process.isAlive(), () -> "exited: " + FatJar.output(dir));
             try (Subscriber sys = Subscriber.on("tcp://127.0.0.1:" + mqtt, "$SYS/broker/version")) {
                 assertTrue(sys.next(Duration.ofSeconds(15)).payload().startsWith("firehose version"));
             }
             assertTrue(Files.isDirectory(dir.resolve("data").resolve("journal")), "journal under ./data");
-            assertEquals(503, status(management, "/observe/health"), "the Gerrit route from -D exists and is DOWN");
+            assertEquals(503, FatJar.status(management, "/observe/health"), "the Gerrit route from -D exists and is DOWN");
         } finally {
             process.destroy(); // SIGTERM, what Ctrl-C and `kubectl delete` amount to
             assertTrue(process.waitFor(30, TimeUnit.SECONDS), "stopped within 30 s");
@@ -88,17 +83,4 @@ class StartStopJarIT {
         assertEquals(List.of(), output.lines().filter(l -> l.contains(" ERROR ") || l.startsWith("\tat ")).toList());
     }
 
-    private static int status(int port, String path) {
-        try {
-            HttpResponse<String> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
-    }
 }

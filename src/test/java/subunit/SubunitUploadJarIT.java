@@ -3,7 +3,6 @@ package subunit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -41,7 +40,7 @@ class SubunitUploadJarIT {
                 "-Dfirehose.subunit.worker=w1"));
         try {
             // ready, not only listening: the HTTP server accepts before the routes behind it are added (404 until then)
-            Await.until(Duration.ofSeconds(60), () -> ready(management) || !process.isAlive(), () -> "not ready: " + FatJar.output(dir));
+            Await.until(Duration.ofSeconds(60), () -> FatJar.status(management, "/observe/health") == 200 || !process.isAlive(), () -> "not ready: " + FatJar.output(dir));
             byte[] run = Files.readAllBytes(Path.of("src/test/resources/subunit/mixed.subunit"));
             int copies = 200_000_000 / run.length + 1;
             try (Subscriber subscriber = Subscriber.on("tcp://127.0.0.1:" + mqtt, "gearman-subunit/#")) {
@@ -62,18 +61,6 @@ class SubunitUploadJarIT {
         }
     }
 
-    private static boolean ready(int management) {
-        try {
-            return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + management + "/observe/health")).timeout(Duration.ofSeconds(2)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
 
     /** The same bytes {@code copies} times, produced as read. */
     private static final class Repeated extends InputStream {
