@@ -41,6 +41,8 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     /** Slots in each chunk of a subscription queue's intake buffer (a power of two). */
     static final int SUBSCRIPTION_BUFFER_CHUNK = 128;
+    /** How often Artemis looks for MQTT sessions whose expiry interval has passed since their disconnect. */
+    static final long SESSION_SCAN_MILLIS = 500;
 
     private final BrokerSettings settings;
     private final BrokerStatistics statistics = new BrokerStatistics();
@@ -51,7 +53,7 @@ public final class EmbeddedBroker extends ServiceSupport {
     private PublisherBackPressure backPressure;
     private ConnectionLimit connectionLimit;
     private final Refusals refusals = new Refusals(this::listenerOf);
-    private final PacketCheck packetCheck = new PacketCheck(refusals);
+    private final PacketCheck packetCheck;
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
     private EventLoopDelivery eventLoopDelivery;
     private ScheduledFuture<?> clusterWatch;
@@ -64,6 +66,7 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
+        this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()));
     }
 
     @Override
@@ -307,6 +310,8 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.setJMXManagementEnabled(false);
         // it times every routing and delivery step (a few % of the broker's CPU) to log a stuck one
         config.setCriticalAnalyzer(false);
+        // MQTT 5 sessions end within half a second of their Session Expiry Interval (Artemis looks every 5 s)
+        config.setMqttSessionScanInterval(SESSION_SCAN_MILLIS);
         config.setBrokerInstance(data.toFile());
         config.setJournalDirectory(data.resolve("journal").toString());
         config.setBindingsDirectory(data.resolve("bindings").toString());

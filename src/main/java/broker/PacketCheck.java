@@ -9,10 +9,13 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.mqtt.MqttConnAckMessage;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttIdentifierRejectedException;
 import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
 import io.netty.handler.codec.mqtt.MqttMessageIdAndPropertiesVariableHeader;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttProperties;
@@ -35,13 +38,15 @@ import io.netty.util.ReferenceCountUtil;
  *   <li>bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size) close the
  *       connection, with one log line a minute ({@link Refusals}) where Artemis logged an ERROR and a stack trace;
  *       an unsupported protocol level or a refused client id still get Artemis' CONNACK;</li>
+ *   <li>a client id holding {@code '} is refused with a CONNACK (see {@link #refuseClientId});</li>
  *   <li>strings must be well-formed UTF-8 without U+0000 (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4): a topic, topic filter,
  *       client id, will topic or user name that is not closes the connection, and nothing of it is delivered. Netty's
  *       decoder has already turned each malformed byte sequence into U+FFFD, so a string holding U+FFFD is refused;</li>
  *   <li>a SUBSCRIBE filter that breaks the wildcard rules ({@code a/#/b}, {@code #/a}, {@code a+b}, empty) gets the
  *       failure code in the SUBACK (0x80; MQTT 5: 0x8F, topic filter invalid) and subscribes to nothing, where Artemis
  *       granted some (QoS 0) and logged an ERROR for the empty one; the packet's valid filters are subscribed as
- *       usual.</li>
+ *       usual;</li>
+ *   <li>MQTT 5 expiry intervals within what Artemis and the server's limits hold ({@link ExpiryIntervals}).</li>
  * </ul>
  */
 @ChannelHandler.Sharable
@@ -54,10 +59,12 @@ final class PacketCheck extends ChannelDuplexHandler {
     private static final int TOPIC_FILTER_INVALID_5 = 0x8F;
 
     private final Refusals refusals;
+    private final ExpiryIntervals expiry;
     private final FrameErrors frameErrors = new FrameErrors();
 
-    PacketCheck(Refusals refusals) {
+    PacketCheck(Refusals refusals, ExpiryIntervals expiry) {
         this.refusals = refusals;
+        this.expiry = expiry;
     }
 
     /**
@@ -101,7 +108,13 @@ final class PacketCheck extends ChannelDuplexHandler {
         }
         if (msg instanceof MqttConnectMessage connect) {
             ctx.channel().attr(LEVEL).set(connect.variableHeader().version());
+            if (connect.payload().clientIdentifier() != null && connect.payload().clientIdentifier().indexOf('\'') >= 0) {
+                ReferenceCountUtil.release(msg);
+                refuseClientId(ctx, connect.variableHeader().version());
+                return;
+            }
         }
+        expiry.inbound(ctx.channel(), msg);
         if (msg instanceof MqttSubscribeMessage subscribe) {
             msg = withValidFilters(ctx, subscribe);
             if (msg == null) {
@@ -109,6 +122,21 @@ final class PacketCheck extends ChannelDuplexHandler {
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /**
+     * Artemis writes the client id into filter expressions between single quotes (the session record it deletes, the
+     * No Local filter), and an id holding one breaks them: an ERROR with a stack trace at each such SUBSCRIBE, and a
+     * persistent session that can never be cleaned, so that its client cannot connect with a clean session again. MQTT
+     * lets a server refuse ids beyond letters and digits (MQTT 3.1.1 §3.1.3.1, MQTT 5 §3.1.3.1): CONNACK "identifier
+     * rejected" (MQTT 5: 0x85, client identifier not valid), then the connection is closed.
+     */
+    private void refuseClientId(ChannelHandlerContext ctx, int level) {
+        MqttConnectReturnCode code = level == 5
+                ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+                : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
+        ctx.writeAndFlush(MqttMessageBuilders.connAck().returnCode(code).sessionPresent(false).build())
+                .addListener(written -> refusals.refuse(ctx.channel(), Refusals.CLIENT_ID, "a client id with a ' (refused: CONNACK " + code + ")"));
     }
 
     /** The SUBSCRIBE with its valid filters only; null when it has none (its SUBACK is then written here). */
@@ -144,6 +172,8 @@ final class PacketCheck extends ChannelDuplexHandler {
             if (refused != null) {
                 msg = subAck(ack.variableHeader().messageId(), merge(ctx, refused, ack.payload().reasonCodes()));
             }
+        } else if (msg instanceof MqttConnAckMessage connack) {
+            msg = expiry.outbound(ctx.channel(), connack);
         }
         ctx.write(msg, promise);
     }

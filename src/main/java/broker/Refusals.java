@@ -22,6 +22,8 @@ final class Refusals {
     static final String MAX_CONNECTIONS = "max-connections";
     /** A topic, filter, client id, will topic or user name that is not well-formed UTF-8 or holds U+0000. */
     static final String INVALID_STRING = "invalid-string";
+    /** A client id Artemis cannot hold: it writes ids into filter expressions unquoted ({@code '}). */
+    static final String CLIENT_ID = "client-id";
     /** Bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size, ...). */
     static final String MALFORMED_PACKET = "malformed-packet";
 

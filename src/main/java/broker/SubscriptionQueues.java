@@ -5,12 +5,16 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.core.config.Configuration;
+import org.apache.activemq.artemis.core.filter.Filter;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.postoffice.QueueBinding;
 import org.apache.activemq.artemis.core.security.SecurityAuth;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.Queue;
+import org.apache.activemq.artemis.core.server.ServerConsumer;
+import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerConsumerPlugin;
 import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerQueuePlugin;
+import org.apache.activemq.artemis.reader.MessageUtil;
 
 /**
  * The broker's MQTT subscription queues: each gets a {@link SubscriptionFilter} in place of the selector Artemis
@@ -18,8 +22,9 @@ import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerQueuePlugin;
  * have to walk every binding of the broker. Their delivery counters, plus those of the queues gone, are the
  * broker's sent and dropped figures: read when asked, instead of counted by a broker plugin at every delivery
  * (with any message plugin registered, Artemis calls into plugins several times per delivery).
+ * When a subscription's consumer is made, its MQTT 5 No Local option moves into the queue's filter.
  */
-final class SubscriptionQueues implements ActiveMQServerQueuePlugin {
+final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQServerConsumerPlugin {
 
     private volatile Configuration config;
     private final Set<Queue> queues = ConcurrentHashMap.newKeySet();
@@ -58,6 +63,21 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin {
     @Override
     public void afterCreateQueue(Queue queue) {
         adopt(queue);
+    }
+
+    /**
+     * A subscription's consumer is made at each SUBSCRIBE and reconnect; Artemis writes No Local as its filter
+     * {@code __AMQ_CID <> 'client id'}. The queue's filter then takes that client's messages out instead.
+     */
+    @Override
+    public void afterCreateConsumer(ServerConsumer consumer) {
+        if (consumer.getQueue() != null && consumer.getQueue().getFilter() instanceof SubscriptionFilter filter) {
+            String client = consumer.getConnectionClientID();
+            Filter own = consumer.getFilter();
+            boolean noLocal = client != null && own != null
+                    && own.getFilterString().toString().equals(MessageUtil.CONNECTION_ID_PROPERTY_NAME_STRING + " <> '" + client + "'");
+            filter.noLocal(noLocal ? SimpleString.of(client) : null);
+        }
     }
 
     @Override

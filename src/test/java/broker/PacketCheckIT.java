@@ -2,6 +2,7 @@ package broker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -20,6 +21,8 @@ import firehose.LogCapture;
 import firehose.RawMqtt;
 import firehose.Subscriber;
 import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,6 +87,37 @@ class PacketCheckIT {
             List<LogCapture.Line> problems = log.problems();
             assertEquals(1, problems.size(), "one line for the six: " + problems);
             assertTrue(problems.get(0).text().contains("not well-formed UTF-8 or holds U+0000"), problems.get(0).text());
+        }
+    }
+
+    @Test
+    void a_client_id_with_a_quote_is_refused_with_a_connack_and_one_line() throws Exception {
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            for (int i = 0; i < 3; i++) {
+                // Artemis wrote such an id into its filters: an ERROR and a stack trace at a No Local SUBSCRIBE, and a
+                // persistent session it could never clean, so that its client could not connect cleanly again
+                MqttClient quoted = new MqttClient(app.tcpUrl(), "it's-" + i, null);
+                var options = Clients.options(app.tcpUrl(), null, null);
+                options.setCleanSession(false);
+                options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1); // by default Paho tries 3.1 after a refusal
+                MqttException refused = assertThrows(MqttException.class, () -> quoted.connect(options));
+                assertEquals(MqttException.REASON_CODE_INVALID_CLIENT_ID, refused.getReasonCode());
+                quoted.close(true);
+            }
+            var v5 = new org.eclipse.paho.mqttv5.client.MqttAsyncClient(app.tcpUrl(), "it's", null);
+            var token = v5.connect(new org.eclipse.paho.mqttv5.client.MqttConnectionOptions());
+            var failure = assertThrows(org.eclipse.paho.mqttv5.common.MqttException.class, () -> token.waitForCompletion(10_000));
+            assertEquals(0x85, failure.getReasonCode(), "MQTT 5: client identifier not valid");
+            v5.close(true);
+
+            assertEquals(4, app.broker().refused("mqtt", Refusals.CLIENT_ID));
+            List<LogCapture.Line> problems = log.problems();
+            assertEquals(1, problems.size(), "one line for the four: " + problems);
+            assertTrue(problems.get(0).text().contains("a client id with a '"), problems.get(0).text());
+            try (Subscriber plain = Subscriber.connect(app.tcpUrl(), "its", false)) {
+                plain.subscribe("ansible/#", 1); // an id without one connects as ever
+            }
         }
     }
 

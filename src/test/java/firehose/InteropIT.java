@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.junit.jupiter.api.AfterAll;
@@ -111,6 +112,20 @@ class InteropIT {
         assertEquals(0, script.exitCode(), script.err());
         assertEquals("ansible/python/" + transport + " {\"via\":\"python\"}", script.out().strip());
         assertTrue(script.err().contains("Connected with result code 0"), script.err());
+    }
+
+    /** MQTT 5 session expiry, message expiry and request/response as python paho-mqtt (MQTTv5) uses them. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tcp", "websockets"})
+    void python_mqtt5_client_gets_session_expiry_message_expiry_and_request_response(String transport) {
+        ExternalTool.require(PYTHON, "-c", "import paho.mqtt.client");
+        int port = transport.equals("tcp") ? app.port("mqtt") : app.port("ws");
+        ExternalTool.Result script = ExternalTool.run(Duration.ofSeconds(90), PYTHON, Path.of("src/test/resources/mqtt5/check.py").toString(),
+                "127.0.0.1", String.valueOf(port), transport, FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD);
+        assertEquals(0, script.exitCode(), script.out() + script.err());
+        assertEquals(List.of("ok session-expiry-0", "ok message-expiry-unexpired-delivered", "ok message-expiry-remaining-interval",
+                "ok request-reaches-b-with-properties", "ok response-reaches-a", "ok no-local",
+                "ok session-expiry-5-present-after-2s", "ok session-expiry-5-gone-after-6s"), script.out().strip().lines().toList());
     }
 
     @Test
