@@ -9,6 +9,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,13 +30,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Thousands of malformed inputs (seeded) against the running application while a persistent QoS 1 subscriber receives
- * a numbered stream from a publisher account: nothing lost, in order, nothing forged delivered, the log bounded, and a
- * fresh client connects afterwards.
+ * a numbered stream from a publisher account: nothing lost, in order, nothing forged delivered, the log bounded, the
+ * heap bounded, and a fresh client connects afterwards.
  */
 class HostileInputIT {
 
     private static final int INPUTS = 2_000;
     private static final int EVENTS = 400;
+    /** What 2,000 refused connections may leave in the heap: 2 KiB each would reach it (1.2 MiB measured; holding on
+     * to each refused connection left 7.6 MiB). */
+    private static final long HEAP_BOUND = 4L << 20;
 
     @TempDir
     Path data;
@@ -49,6 +54,8 @@ class HostileInputIT {
              FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
             Subscriber subscriber = Subscriber.connect(app.tcpUrl(), Clients.id("steady"), false).subscribe("ansible/#", 1);
             MqttClient publisher = Clients.publisher(app.tcpUrl());
+            long heapBefore = heapAfterCollection();
+            int connections = app.broker().server().getConnectionCount();
             AtomicBoolean hostile = new AtomicBoolean(true);
             Thread attacker = new Thread(() -> attack(app, hostile), "attacker");
             attacker.start();
@@ -63,6 +70,12 @@ class HostileInputIT {
                 assertEquals("ansible/stream", received.topic(), "nothing forged among the events");
                 assertEquals(String.valueOf(i), received.payload());
             }
+            // what the hostile connections leave behind once they are gone (silent sockets go after 10 s)
+            Await.until(Duration.ofSeconds(30), () -> app.broker().server().getConnectionCount() <= connections,
+                    () -> app.broker().server().getConnectionCount() + " connections still open");
+            long grown = heapAfterCollection() - heapBefore;
+            System.out.printf("heap after %,d hostile inputs: %+,d KiB%n", INPUTS, grown / 1024);
+            assertTrue(grown < HEAP_BOUND, "the heap stays bounded: " + grown / 1024 + " KiB more after " + INPUTS + " hostile inputs");
             Clients.close(publisher);
             subscriber.close();
 
@@ -92,6 +105,14 @@ class HostileInputIT {
         } finally {
             System.setErr(stderr);
         }
+    }
+
+    /** The heap in use after a full collection (the application runs in this JVM). */
+    private static long heapAfterCollection() {
+        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        memory.gc();
+        memory.gc();
+        return memory.getHeapMemoryUsage().getUsed();
     }
 
     private static void attack(FirehoseApp app, AtomicBoolean hostile) {
