@@ -76,6 +76,9 @@ public final class EmbeddedBroker extends ServiceSupport {
         accounts.add(settings.internal());
         server = new ArtemisServer(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()), eventLoopDelivery);
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers));
+        if (settings.wsPort() > 0 || settings.tlsConfigured()) {
+            WebSocketTraces.install(refusals);
+        }
         server.start();
         subscriptions.adoptExisting(server);
         if (backPressure != null) {
@@ -171,6 +174,7 @@ public final class EmbeddedBroker extends ServiceSupport {
             }
         }
         exitHook = null;
+        WebSocketTraces.uninstall(refusals);
         if (clusterWatch != null) {
             clusterWatch.cancel(false);
             clusterWatch = null;

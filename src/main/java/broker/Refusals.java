@@ -43,6 +43,12 @@ final class Refusals {
     /** Counts and closes {@code channel}; {@code why}: what the log line says of it. */
     void refuse(Channel channel, String reason, String why) {
         String listener = channel.localAddress() instanceof InetSocketAddress local ? listenerOfPort.apply(local.getPort()) : "?";
+        closed(listener, reason, channel.remoteAddress(), why);
+        channel.close();
+    }
+
+    /** Counts a connection closed already (by Netty, or by this class): one log line a minute per reason. */
+    void closed(String listener, String reason, Object remote, String why) {
         counts.computeIfAbsent(listener + "/" + reason, k -> new LongAdder()).increment();
         AtomicLong last = lastLogged.computeIfAbsent(reason, r -> new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS));
         long count = unlogged.computeIfAbsent(reason, r -> new AtomicLong()).incrementAndGet();
@@ -51,9 +57,8 @@ final class Refusals {
         if (now - then >= LOG_INTERVAL_NANOS && last.compareAndSet(then, now)) {
             unlogged.get(reason).addAndGet(-count);
             LOG.warn("Closed the connection from {} on {}: {}; {} closed for this reason ({}) since the last such line",
-                    channel.remoteAddress(), listener, why, count, reason);
+                    remote, listener, why, count, reason);
         }
-        channel.close();
     }
 
     /** Connections closed on {@code listener} for {@code reason} since start. */

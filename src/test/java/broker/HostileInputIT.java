@@ -144,7 +144,7 @@ class HostileInputIT {
                             socket.getInputStream().read(new byte[5]);
                         }
                     }
-                    case 4 -> { // MQTT over WebSocket, then a corrupt frame
+                    case 4 -> { // MQTT over WebSocket, then a corrupt frame; every other time the corrupt frame comes first
                         byte[] frame = new byte[2 + random.nextInt(20)];
                         random.nextBytes(frame);
                         frame[0] = (byte) (frame[0] | 0x70); // reserved bits set: never a valid frame
@@ -153,8 +153,10 @@ class HostileInputIT {
                             socket.setSoTimeout(5000);
                             socket.getOutputStream().write(wsUpgrade);
                             readPast(socket.getInputStream(), "\r\n\r\n"); // 101 Switching Protocols
-                            socket.getOutputStream().write(maskedBinary(RawMqtt.connect(Clients.id("ws").getBytes(StandardCharsets.UTF_8))));
-                            socket.getInputStream().readNBytes(6); // the CONNACK in its frame
+                            if (i / 6 % 2 == 1) {
+                                socket.getOutputStream().write(maskedBinary(RawMqtt.connect(Clients.id("ws").getBytes(StandardCharsets.UTF_8))));
+                                socket.getInputStream().readNBytes(6); // the CONNACK in its frame
+                            }
                             socket.getOutputStream().write(frame);
                             drain(socket);
                         }

@@ -112,6 +112,7 @@ class PacketCheckIT {
             v5.close(true);
 
             assertEquals(4, app.broker().refused("mqtt", Refusals.CLIENT_ID));
+            assertTrue(app.http("/observe/metrics").body().contains("firehose_broker_connections_refused_total{listener=\"mqtt\",reason=\"client-id\"} 4.0"));
             List<LogCapture.Line> problems = log.problems();
             assertEquals(1, problems.size(), "one line for the four: " + problems);
             assertTrue(problems.get(0).text().contains("a client id with a '"), problems.get(0).text());
