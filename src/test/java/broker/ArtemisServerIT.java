@@ -85,6 +85,38 @@ class ArtemisServerIT {
         }
     }
 
+    /**
+     * A CONNECT sees only its own client's session (Artemis copied all of them to ask), while everything else sees
+     * them all: the session present flag is right both ways, also across a restart, and the sessions are all listed.
+     */
+    @Test
+    void a_connect_finds_its_own_session_and_the_session_list_stays_whole() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                ids.add(Clients.id("kept"));
+                Subscriber.connect(app.tcpUrl(), ids.get(i), false).subscribe("ansible/kept/" + i, 1).close();
+            }
+            assertTrue(MQTTStateManager.getInstance(app.broker().server()).getSessionStates().keySet().containsAll(ids),
+                    "every session listed outside a CONNECT");
+            assertTrue(sessionPresent(app, ids.get(1)), "a persistent session is found");
+            assertFalse(sessionPresent(app, Clients.id("new")), "a new client has none");
+            app.close();
+            app.start();
+            assertTrue(sessionPresent(app, ids.get(2)), "and found after a restart (read from the journal)");
+            assertTrue(MQTTStateManager.getInstance(app.broker().server()).getSessionStates().keySet().containsAll(ids));
+        }
+    }
+
+    private static boolean sessionPresent(FirehoseApp app, String id) throws Exception {
+        MqttClient client = new MqttClient(app.tcpUrl(), id, null);
+        MqttConnectOptions options = Clients.options(app.tcpUrl(), null, null);
+        options.setCleanSession(false);
+        boolean present = client.connectWithResult(options).getSessionPresent();
+        Clients.close(client);
+        return present;
+    }
+
     @Test
     void clean_sessions_leave_no_record_behind_and_persistent_ones_survive_a_restart() throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
