@@ -32,7 +32,8 @@ ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
 work=$(mktemp -d /tmp/firehose-vs-mosquitto.XXXXXX)
 results="$work/results.txt"
 trap 'pkill -P $$ 2> /dev/null || true; kill $(cat "$work"/*.pid 2> /dev/null) 2> /dev/null || true' EXIT
-FH_MQTT=21883 FH_WS=29001 MQ_MQTT=31883 MQ_WS=39001
+# all below the ephemeral port range (32768-60999 here): a storm's 18,000 client sockets could hold one otherwise
+FH_MQTT=21883 FH_WS=29001 MQ_MQTT=31883 MQ_WS=31901
 load=(java -Xss512k -cp target/bench-classes bench.Load --user bench --password benchpw)
 storm=(java -Xss512k -cp target/bench-classes bench.Storm --user bench --password benchpw --rate 2 --seconds 20)
 storm_n=(${STORM_N:-2000 10000 18000})
