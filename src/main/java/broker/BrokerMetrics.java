@@ -29,7 +29,8 @@ public final class BrokerMetrics implements MeterBinder {
             for (String reason : List.of(Refusals.MAX_CONNECTIONS, Refusals.INVALID_STRING, Refusals.CLIENT_ID, Refusals.MALFORMED_PACKET)) {
                 FunctionCounter.builder("firehose.broker.connections.refused", broker, b -> b.refused(listener, reason))
                         .tags("listener", listener, "reason", reason)
-                        .description("Connections the broker closed: over max-connections, a malformed string, a client id it cannot hold, bytes that are no MQTT packet")
+                        .description("Connections the broker closed: over max-connections, a malformed string, a client id it cannot hold, "
+                                + "bytes that are no MQTT packet")
                         .register(registry);
             }
         }

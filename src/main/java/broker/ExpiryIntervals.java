@@ -40,7 +40,8 @@ final class ExpiryIntervals {
     /** @param longestSession seconds a session may outlive its connection (at most {@link #LONGEST}) */
     ExpiryIntervals(long longestSession) {
         if (longestSession < 0 || longestSession > LONGEST) {
-            throw new IllegalArgumentException("firehose.broker.session-expiry must be between 0 and " + LONGEST + " seconds (24.8 days), not " + longestSession);
+            throw new IllegalArgumentException("firehose.broker.session-expiry must be between 0 and " + LONGEST
+                    + " seconds (24.8 days), not " + longestSession);
         }
         this.longestSession = longestSession;
     }

@@ -135,8 +135,9 @@ final class PacketCheck extends ChannelDuplexHandler {
         MqttConnectReturnCode code = level == 5
                 ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
                 : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
+        String why = "a client id with a ' (refused: CONNACK " + code + ")";
         ctx.writeAndFlush(MqttMessageBuilders.connAck().returnCode(code).sessionPresent(false).build())
-                .addListener(written -> refusals.refuse(ctx.channel(), Refusals.CLIENT_ID, "a client id with a ' (refused: CONNACK " + code + ")"));
+                .addListener(written -> refusals.refuse(ctx.channel(), Refusals.CLIENT_ID, why));
     }
 
     /** The SUBSCRIBE with its valid filters only; null when it has none (its SUBACK is then written here). */
