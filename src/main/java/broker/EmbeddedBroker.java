@@ -60,6 +60,8 @@ public final class EmbeddedBroker extends ServiceSupport {
     private volatile Thread exitHook;
     private WildcardBindingRepair wildcardRepair;
     private ScheduledFuture<?> repairTask;
+    private final LocalBindingCount localBindings = new LocalBindingCount();
+    private ScheduledFuture<?> countTask;
     private volatile boolean clusterRefused;
     /** The other nodes linked at the last look (cluster watch thread only). */
     private Map<String, String> linked = Map.of();
@@ -97,6 +99,8 @@ public final class EmbeddedBroker extends ServiceSupport {
         ActiveMQServer started = server;
         repairTask = started.getScheduledPool().scheduleWithFixedDelay(() -> wildcardRepair.repair(started.getPostOffice()), 200, 200,
                 TimeUnit.MILLISECONDS);
+        countTask = started.getScheduledPool().scheduleWithFixedDelay(() -> localBindings.sweep(started.getPostOffice()), 0, 1,
+                TimeUnit.SECONDS);
         if (settings.cluster().enabled()) {
             clusterWatch = server.getScheduledPool().scheduleWithFixedDelay(this::watchCluster, 1, 1, TimeUnit.SECONDS);
         }
@@ -182,6 +186,10 @@ public final class EmbeddedBroker extends ServiceSupport {
         if (repairTask != null) {
             repairTask.cancel(false);
             repairTask = null;
+        }
+        if (countTask != null) {
+            countTask.cancel(false);
+            countTask = null;
         }
         if (backPressure != null) {
             backPressure.stop();
@@ -326,6 +334,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.registerBrokerPlugin(new UnstoredTopicAddresses());
         wildcardRepair = new WildcardBindingRepair(config.getWildcardConfiguration());
         config.registerBrokerPlugin(wildcardRepair);
+        config.registerBrokerPlugin(localBindings);
         subscriptions.configure(config);
         config.registerBrokerPlugin(subscriptions);
         eventLoopDelivery = settings.eventLoopDelivery() ? new EventLoopDelivery() : null;

@@ -78,10 +78,12 @@ final class WildcardBindingRepair implements ActiveMQServerBindingPlugin {
                 byWildcard.forEach((wildcard, bindings) -> {
                     if (address.matches(new AddressImpl(wildcard, wildcards))) {
                         for (Binding binding : bindings) {
-                            if (list.getBinding(binding.getUniqueName().toString()) == null
-                                    && postOffice.getBinding(binding.getUniqueName()) == binding) {
-                                list.addBinding(binding);
-                                repaired.incrementAndGet();
+                            synchronized (postOffice) { // the lock under which Artemis changes a topic's list
+                                if (list.getBinding(binding.getUniqueName().toString()) == null
+                                        && postOffice.getBinding(binding.getUniqueName()) == binding) {
+                                    list.addBinding(binding);
+                                    repaired.incrementAndGet();
+                                }
                             }
                         }
                     }
