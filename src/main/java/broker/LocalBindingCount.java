@@ -56,10 +56,10 @@ final class LocalBindingCount implements ActiveMQServerBindingPlugin {
         }
     }
 
-    /** Whether {@code bindings} counts its local subscriptions (for tests). */
-    static boolean adopted(Bindings bindings) {
+    /** The local subscriptions {@code bindings} counts, or -1 while it is not adopted (for tests). */
+    static int localSubscriptions(Bindings bindings) {
         try {
-            return bindings instanceof BindingsImpl && ID_MAP.get(bindings) instanceof Counted;
+            return bindings instanceof BindingsImpl && ID_MAP.get(bindings) instanceof Counted counted ? counted.local() : -1;
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);
         }
