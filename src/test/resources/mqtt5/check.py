@@ -92,13 +92,17 @@ def new_id(prefix):
 
 
 def session_expiry_0():
-    cid = new_id("py-expiry0")
-    first = Client(cid, clean_start=False, session_expiry=0)
-    first.subscribe("ansible/py5/expiry0")
-    first.disconnect()
-    again = Client(cid, clean_start=False, session_expiry=0)
-    check("session-expiry-0", not again.session_present, "Session Present 1 after a session of interval 0")
-    again.disconnect()
+    # quick reconnects: the previous connection may still be ending on the server when the client is back
+    present = 0
+    for _ in range(50):
+        cid = new_id("py-expiry0")
+        first = Client(cid, clean_start=False, session_expiry=0)
+        first.subscribe("ansible/py5/expiry0")
+        first.disconnect()
+        again = Client(cid, clean_start=False, session_expiry=0)
+        present += again.session_present
+        again.disconnect()
+    check("session-expiry-0", present == 0, "Session Present 1 after a session of interval 0, %d times in 50" % present)
 
 
 def session_expiry_5():
