@@ -77,7 +77,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
         server = new ArtemisServer(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()), eventLoopDelivery);
-        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers));
+        server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers, settings.eventLoopConnect()));
         if (settings.wsPort() > 0 || settings.tlsConfigured()) {
             WebSocketTraces.install(refusals);
         }

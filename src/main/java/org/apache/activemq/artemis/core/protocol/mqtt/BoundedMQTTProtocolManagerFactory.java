@@ -5,16 +5,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
 import io.netty.handler.codec.mqtt.MqttDecoder;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
 import io.netty.util.AttributeKey;
 import org.apache.activemq.artemis.api.core.BaseInterceptor;
+import org.apache.activemq.artemis.core.persistence.OperationContext;
+import org.apache.activemq.artemis.core.persistence.impl.journal.OperationContextImpl;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyServerConnection;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.spi.core.protocol.ConnectionEntry;
@@ -22,6 +28,7 @@ import org.apache.activemq.artemis.spi.core.protocol.ProtocolManager;
 import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
 import org.apache.activemq.artemis.spi.core.remoting.Connection;
+import org.apache.activemq.artemis.utils.actors.Actor;
 import org.apache.activemq.artemis.utils.uri.BeanSupport;
 
 /**
@@ -36,10 +43,15 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
 public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactory {
 
     private final Consumer<ChannelPipeline> handlers;
+    private final boolean onEventLoop;
 
-    /** {@code handlers}: adds the broker's own handlers to each MQTT connection's pipeline, after the MQTT decoder. */
-    public BoundedMQTTProtocolManagerFactory(Consumer<ChannelPipeline> handlers) {
+    /**
+     * {@code handlers}: adds the broker's own handlers to each MQTT connection's pipeline, after the MQTT decoder;
+     * {@code onEventLoop}: the packets {@link ConnectAsking} names are handled on the connection's event loop.
+     */
+    public BoundedMQTTProtocolManagerFactory(Consumer<ChannelPipeline> handlers, boolean onEventLoop) {
         this.handlers = handlers;
+        this.onEventLoop = onEventLoop;
     }
 
     /** The name of the MQTT decoder in a connection's pipeline: the broker's handlers go after it. */
@@ -57,26 +69,29 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
     public ProtocolManager createProtocolManager(ActiveMQServer server, Map<String, Object> parameters,
                                                  List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing) throws Exception {
         BeanSupport.stripPasswords(parameters);
-        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, handlers), parameters);
+        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, handlers, onEventLoop), parameters);
     }
 
     public static class BoundedMQTTProtocolManager extends MQTTProtocolManager {
 
         private final Consumer<ChannelPipeline> handlers;
         private final ActiveMQServer server;
+        private final SessionStates states;
+        private final boolean onEventLoop;
 
         BoundedMQTTProtocolManager(ActiveMQServer server, List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing,
-                                   Consumer<ChannelPipeline> handlers) throws Exception {
+                                   Consumer<ChannelPipeline> handlers, boolean onEventLoop) throws Exception {
             super(server, incoming, outgoing);
             this.handlers = handlers;
+            this.onEventLoop = onEventLoop;
             this.server = server;
-            SessionStates.adopt(getStateManager());
+            this.states = SessionStates.adopt(getStateManager());
         }
 
         @Override
         public void addChannelHandlers(ChannelPipeline pipeline) {
             super.addChannelHandlers(pipeline);
-            pipeline.replace(MQTTProtocolHandler.class, "mqtt-handler", new ConnectAsking(server, this));
+            pipeline.replace(MQTTProtocolHandler.class, "mqtt-handler", new ConnectAsking(server, this, onEventLoop ? states : null));
             if (getMaximumPacketSize() > 0) {
                 // an oversized packet fails decoding as soon as its length is read, and the client is disconnected
                 pipeline.replace(MqttDecoder.class, "mqtt-decoder", new MqttDecoder(getMaximumPacketSize()));
@@ -109,12 +124,111 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
     private static final AttributeKey<ConnectionEntry> ENTRY = AttributeKey.valueOf("firehose.connection-entry");
 
     /**
-     * Artemis' MQTT handler, with each CONNECT marked on the thread that handles it, so that {@link SessionStates}
-     * answers the one question the CONNECT asks of all the sessions: whether its client has one.
+     * Artemis' MQTT handler, with two changes.
+     * <p>
+     * Each CONNECT is marked on the thread that handles it, so that {@link SessionStates} answers the one question the
+     * CONNECT asks of all the sessions: whether its client has one.
+     * <p>
+     * The packets of a reconnect storm are handled on the connection's event loop, where they were read, instead of
+     * being handed to the broker's thread pool (Artemis' {@code mqttMessageActor}) and their answer handed back to the
+     * event loop: two thread hand-offs per packet, each a wake-up of a parked thread. Handled here: the CONNECT of a
+     * client that has neither a session nor a connection (nothing to take over or to clean, which would wait for
+     * other connections or for the disk), and the SUBSCRIBE of an MQTT 3.x clean session (whose subscription queues are
+     * not durable, so creating one writes nothing to the bindings journal). Everything else goes to the pool as in
+     * Artemis, and a packet is handled here only when nothing of its connection is queued or running on the pool, so
+     * the packets of a connection are still handled one at a time and in order. A packet handled here runs in its
+     * connection's own storage context, so that its answer waits only for its own journal writes.
      */
     static final class ConnectAsking extends MQTTProtocolHandler {
-        ConnectAsking(ActiveMQServer server, MQTTProtocolManager protocolManager) {
+
+        private static final Field ACTOR = actorField();
+
+        private final Executor pool;
+        private final MQTTStateManager stateManager;
+        /** Null: every packet goes to the pool, as in Artemis. */
+        private final SessionStates states;
+        private final Actor<MqttMessage> actor;
+        private final ActiveMQServer server;
+        private volatile EventLoop loop;
+        /** The packet being read, on the event loop; null otherwise. */
+        private MqttMessage reading;
+        /** The CONNECT read was MQTT 3.x with a clean session. Event loop only. */
+        private boolean cleanV3;
+        private OperationContext context;
+
+        ConnectAsking(ActiveMQServer server, MQTTProtocolManager protocolManager, SessionStates states) {
             super(server, protocolManager);
+            this.server = server;
+            this.pool = server.getThreadPool();
+            this.stateManager = protocolManager.getStateManager();
+            this.states = states;
+            this.actor = new Actor<>(this::dispatch, this::act);
+            try {
+                ACTOR.set(this, actor);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private static Field actorField() {
+            try {
+                Field field = MQTTProtocolHandler.class.getDeclaredField("mqttMessageActor");
+                field.setAccessible(true);
+                if (field.getType() != Actor.class) {
+                    throw new NoSuchFieldException("mqttMessageActor is a " + field.getType());
+                }
+                return field;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new ExceptionInInitializerError(new IllegalStateException("this Artemis' MQTTProtocolHandler has no "
+                        + "mqttMessageActor to replace: BoundedMQTTProtocolManagerFactory.ConnectAsking must follow it", e));
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (loop == null) {
+                loop = ctx.channel().eventLoop();
+            }
+            if (msg instanceof MqttConnectMessage connect && connect.variableHeader() != null) {
+                cleanV3 = connect.variableHeader().version() < 5 && connect.variableHeader().isCleanSession();
+            }
+            reading = msg instanceof MqttMessage message ? message : null;
+            try {
+                super.channelRead(ctx, msg);
+            } finally {
+                reading = null;
+            }
+        }
+
+        /** Runs the actor's turn: here if it holds only the packet being read and that packet is handled here. */
+        private void dispatch(Runnable turn) {
+            EventLoop current = loop;
+            if (states != null && current != null && current.inEventLoop() && reading != null && actor.remaining() == 1 && handledHere(reading)) {
+                if (context == null) {
+                    context = server.newOperationContext();
+                }
+                OperationContext previous = OperationContextImpl.getContext(null);
+                OperationContextImpl.setContext(context);
+                try {
+                    turn.run();
+                } finally {
+                    if (previous == null) {
+                        OperationContextImpl.clearContext();
+                    } else {
+                        OperationContextImpl.setContext(previous);
+                    }
+                }
+            } else {
+                pool.execute(turn);
+            }
+        }
+
+        private boolean handledHere(MqttMessage message) {
+            if (message instanceof MqttConnectMessage connect) {
+                String id = connect.payload().clientIdentifier();
+                return id == null || id.isEmpty() || states.get(id) == null && stateManager.getConnectedClient(id) == null;
+            }
+            return message instanceof MqttSubscribeMessage && cleanV3;
         }
 
         @Override
@@ -148,16 +262,18 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
         }
 
         /** Puts a SessionStates in place of {@code manager}'s map, with its sessions (those read from the journal). */
-        static synchronized void adopt(MQTTStateManager manager) {
+        static synchronized SessionStates adopt(MQTTStateManager manager) {
             try {
                 Field field = MQTTStateManager.class.getDeclaredField("sessionStates");
                 field.setAccessible(true);
                 Object states = field.get(manager);
-                if (!(states instanceof SessionStates)) {
-                    @SuppressWarnings("unchecked")
-                    Map<String, MQTTSessionState> existing = (Map<String, MQTTSessionState>) states;
-                    field.set(manager, new SessionStates(existing));
+                if (states instanceof SessionStates adopted) {
+                    return adopted;
                 }
+                @SuppressWarnings("unchecked")
+                SessionStates adopted = new SessionStates((Map<String, MQTTSessionState>) states);
+                field.set(manager, adopted);
+                return adopted;
             } catch (ReflectiveOperationException | RuntimeException e) {
                 throw new IllegalStateException("this Artemis' MQTTStateManager has no sessionStates map to adopt: "
                         + "BoundedMQTTProtocolManagerFactory.SessionStates must follow it", e);
