@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import io.netty.channel.ChannelPipeline;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.api.core.TransportConfiguration;
+import org.apache.activemq.artemis.api.core.management.ResourceNames;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
@@ -26,6 +27,7 @@ import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
+import org.apache.activemq.artemis.core.server.management.NotificationListener;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
 import org.apache.camel.support.service.ServiceSupport;
@@ -82,6 +84,7 @@ public final class EmbeddedBroker extends ServiceSupport {
             WebSocketTraces.install(refusals);
         }
         server.start();
+        quietBrokerControl(server);
         subscriptions.adoptExisting(server);
         if (backPressure != null) {
             backPressure.start(server);
@@ -106,6 +109,18 @@ public final class EmbeddedBroker extends ServiceSupport {
         }
         LOG.info("Broker listening: {}; publishers: {}; {}", listening(),
                 settings.publishers().isEmpty() ? "none" : settings.publishers(), settings.cluster());
+    }
+
+    /**
+     * JMX management is off, so nothing can listen to the JMX notifications of Artemis' broker control; yet it builds one
+     * (a {@code Date}, and the notification's properties as text) for every session, consumer and binding made or gone:
+     * three per subscriber connecting. The control stops listening; the broker's own listeners (the post office, MQTT,
+     * the cluster) and the notification messages are untouched.
+     */
+    static void quietBrokerControl(ActiveMQServer server) {
+        if (server.getManagementService().getResource(ResourceNames.BROKER) instanceof NotificationListener control) {
+            server.getManagementService().removeNotificationListener(control);
+        }
     }
 
     /**

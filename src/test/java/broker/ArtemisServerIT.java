@@ -11,11 +11,14 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.Subscriber;
 import org.apache.activemq.artemis.api.core.SimpleString;
+import org.apache.activemq.artemis.api.core.management.ResourceNames;
+import org.apache.activemq.artemis.core.management.impl.ActiveMQServerControlImpl;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.postoffice.BindingType;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTStateManager;
@@ -105,6 +108,21 @@ class ArtemisServerIT {
             app.start();
             assertTrue(sessionPresent(app, ids.get(2)), "and found after a restart (read from the journal)");
             assertTrue(MQTTStateManager.getInstance(app.broker().server()).getSessionStates().keySet().containsAll(ids));
+        }
+    }
+
+    /** JMX is off: the broker control builds no JMX notification for the sessions, consumers and bindings made. */
+    @Test
+    void the_broker_control_builds_no_jmx_notifications() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            List<javax.management.Notification> built = new CopyOnWriteArrayList<>();
+            ActiveMQServerControlImpl control = (ActiveMQServerControlImpl) app.broker().server().getManagementService()
+                    .getResource(ResourceNames.BROKER);
+            control.addNotificationListener((notification, handback) -> built.add(notification), null, null);
+            try (Subscriber subscriber = Subscriber.on(app.tcpUrl(), "ansible/jmx")) {
+                Clients.close(Clients.publisher(app.tcpUrl()));
+            }
+            assertEquals(List.of(), built);
         }
     }
 
