@@ -7,7 +7,8 @@
 #   c: 10,000 subscribers (half WebSocket), 2 msg/s, QoS 0, 1 KiB       (loss, broker RSS)
 #   d: start-up, from launching the broker to all its listeners accepting (median of 5)
 #   s: reconnect storm, sequential: N MQTT 3.1.1 clients (TCP) connect and subscribe one after another, each waiting
-#      for its CONNACK and SUBACK; then 2 msg/s for 20 s; then half of them drop off at once (disconnect storm)
+#      for its CONNACK and SUBACK; then 2 msg/s for 20 s; then half of them drop off at once (disconnect storm); then
+#      those connect and subscribe again the same way (a network blip's storm, on a broker that has been running)
 #   p: the same, 50 clients at a time, half of them over WebSocket
 # STORM_N: the client counts of s and p (default: 2000 10000 18000; a process here may hold 20,000 open files).
 # FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m -Xmn256m, as the README's run command has it).
@@ -139,7 +140,8 @@ storm = [("connect + subscribe all, s", "connect_seconds", "{:.1f}"),
          ("lost / closed by broker (2 msg/s)", "lost", "{:,}"), ("", "closed_by_broker", "{:,}"),
          ("latency p99 ms (2 msg/s, all connected)", "latency_p99_ms", "{:.1f}"),
          ("half drop off at once: p99 / max ms of the others", "storm_latency_p99_ms", "{:.1f}"), ("", "storm_latency_max_ms", "{:.1f}"),
-         ("... lost by the others", "storm_lost", "{:,}"), ("... broker CPU % (10 s)", "storm_broker_cpu_percent", "{:.0f}")]
+         ("... lost by the others", "storm_lost", "{:,}"), ("... broker CPU % (10 s)", "storm_broker_cpu_percent", "{:.0f}"),
+         ("... then they connect and subscribe again, s", "rejoin_seconds", "{:.1f}"), ("... ms per client", "rejoin_ms_per_client", "{:.3f}")]
 for key in runs:
     if key[0] in "sp" and key[1:].isdigit():
         figures[key] = storm

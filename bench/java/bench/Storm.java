@@ -15,7 +15,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A reconnect storm against any broker: N MQTT 3.1.1 clients connect and subscribe, {@code --parallel} at a time, each
  * waiting for its CONNACK and SUBACK; then they receive at a low rate (loss, disconnections, the broker's memory per
- * client); then a part of them drops off the network at once while the others go on receiving (a disconnect storm).
+ * client); then a part of them drops off the network at once while the others go on receiving (a disconnect storm); then
+ * those come back, as after a network blip (the same storm again, on a broker that has run a while).
  *
  * <pre>
  * java bench.Storm --port 1883 --ws-port 9001 --clients 10000 --ws-clients 0 --parallel 1 --rate 2 --seconds 20
@@ -155,6 +156,18 @@ public final class Storm {
                 result.put("storm_latency_max_ms", latencies.length == 0 ? Double.NaN : latencies[latencies.length - 1] / 1000.0);
                 result.put("storm_closed_by_broker", subs.closed() - leave);
                 result.put("storm_broker_cpu_percent", (cpu1[0] - cpu0[0]) / 100.0 / ((cpu1[1] - cpu0[1]) / 1e9) * 100);
+            }
+            // the clients that dropped come back (a network blip's reconnect storm, on a broker that has run a while)
+            int rejoinWs = (int) ((long) leave * ws / total);
+            long[] rejoinedAt = new long[leave];
+            long rejoinStart = System.nanoTime();
+            try (NioSubscribers back = new NioSubscribers(host, integer("port", 1883), leave - rejoinWs, integer("ws-port", 9001),
+                    "bench/storm", 0, rejoinWs, parallel, rejoinedAt, (subscriber, payload, now) -> { })) {
+                double rejoinSeconds = (Arrays.stream(rejoinedAt).max().orElse(rejoinStart) - rejoinStart) / 1e9;
+                System.out.printf(Locale.ROOT, "%d clients connected and subscribed again in %.1f s (%.3f ms each)%n",
+                        leave, rejoinSeconds, rejoinSeconds * 1e3 / leave);
+                result.put("rejoin_seconds", rejoinSeconds);
+                result.put("rejoin_ms_per_client", rejoinSeconds * 1e3 / leave);
             }
             if (subs.failure() != null) {
                 throw new IllegalStateException("the subscribers' thread failed; no figures", subs.failure());
