@@ -12,7 +12,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.Subscriber;
-import org.apache.activemq.artemis.core.persistence.OperationContext;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.ServerConsumer;
@@ -126,30 +125,6 @@ class EventLoopConnectIT {
             client.disconnect().waitForCompletion(WAIT_MILLIS);
             client.close();
             assertEquals(List.of("session@loop", "consumer@pool"), made.get("el-v5"));
-        }
-    }
-
-    /**
-     * Artemis makes the session of the last connection an event loop accepted that loop thread's storage context, and
-     * answers a packet once its thread's context has no journal write on its way: a SUBSCRIBE handled on the loop would
-     * wait for another client's writes. It runs in a context of its own connection's.
-     */
-    @Test
-    void a_subscribe_on_the_event_loop_does_not_wait_for_another_clients_journal_writes() throws Exception {
-        try (FirehoseApp app = quiet().set("firehose.broker.io-threads", "1").start(); // one event loop for all
-             Subscriber subscriber = Subscriber.connect(app.tcpUrl(), "el-ctx", true);
-             Subscriber last = Subscriber.connect(app.tcpUrl(), "el-ctx-last", true)) {
-            register(app);
-            OperationContext busy = app.broker().server().getSessions().stream()
-                    .filter(session -> "el-ctx-last".equals(session.getRemotingConnection().getClientID()))
-                    .findFirst().orElseThrow().getSessionContext();
-            busy.storeLineUp(); // a journal write of that client's, still on its way
-            try {
-                subscriber.subscribe("ansible/ctx", 0);
-                assertEquals(List.of("consumer@loop"), made.get("el-ctx"));
-            } finally {
-                busy.done();
-            }
         }
     }
 
