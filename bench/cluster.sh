@@ -66,9 +66,9 @@ for s in "${scenarios[@]}"; do
         sleep 5; a0=$(rss $a); b0=$(rss $b); ha0=$(heap $a); hb0=$(heap $b)
         # how long after B has the 10,000 subscribers A knows of all of them (metrics, polled every 0.2 s)
         ( metric() { curl -s "localhost:$1/observe/metrics" | awk -v m="$2" '$1 == m {printf "%d", $2}'; }
-          until [ "$(metric 29877 firehose_broker_connections)" -ge 10001 ] 2> /dev/null; do sleep 0.2; done; t0=$(date +%s.%N)
+          until [ "$(metric 29877 firehose_broker_connections)" -ge 10000 ] 2> /dev/null; do sleep 0.2; done; t0=$(date +%s.%N)
           until [ "$(metric 29876 firehose_cluster_remote_subscriptions)" -ge 10000 ] 2> /dev/null; do sleep 0.2; done; t1=$(date +%s.%N)
-          echo "RESULT {\"label\":\"m-propagation\",\"seconds\":$(echo "$t1 - $t0" | bc)}" >> "$results" ) & poll=$!
+          echo "RESULT {\"label\":\"m-propagation\",\"seconds\":$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')}" >> "$results" ) & poll=$!
         "${load[@]}" --port $B_MQTT --publish-port $A_MQTT --broker-pid $a --label "m" --subscribers 10000 --rate 2 --seconds 20 \
           | tee -a "$results"
         kill $poll 2> /dev/null || true
