@@ -28,6 +28,10 @@ public final class TestTls {
                 Path dir = Files.createTempDirectory("firehose-tls");
                 Path store = dir.resolve("firehose.p12");
                 Path pem = dir.resolve("firehose.pem");
+                // removed when the test JVM exits, in the reverse order: the files, then the directory
+                dir.toFile().deleteOnExit();
+                store.toFile().deleteOnExit();
+                pem.toFile().deleteOnExit();
                 run(List.of(keytool(), "-genkeypair", "-alias", "firehose", "-keyalg", "EC", "-groupname", "secp256r1",
                         "-validity", "30", "-dname", "CN=localhost", "-ext", "san=dns:localhost,ip:127.0.0.1",
                         "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", PASSWORD));

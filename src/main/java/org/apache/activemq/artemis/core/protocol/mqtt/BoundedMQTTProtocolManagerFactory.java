@@ -34,7 +34,8 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
  * Artemis itself checks the size only for MQTT 5 PUBLISH packets, after buffering them whole, so an MQTT 3.1.1
  * client could make it hold 256 MiB per connection; and 3.x clients keep the keep-alive they asked for. The broker's
  * own handlers (statistics, back-pressure, the connection limit) are added by the {@code handlers} given, after the
- * decoder; and a CONNECT asks whether its client has a session without copying all of them ({@link SessionStates}).
+ * decoder; a CONNECT asks whether its client has a session without copying all of them ({@link SessionStates}); and a
+ * reconnect storm's CONNECTs and SUBSCRIBEs are handled on the event loop that read them ({@link ConnectAsking}).
  * Lives in Artemis' package because the protocol manager's constructor and the MQTT handler's CONNECT method are
  * package-private; it depends on nothing of Firehose's, so that the dependency runs one way.
  */
