@@ -60,6 +60,16 @@ public final class Clients {
         client.publish(topic, message);
     }
 
+    /** Connects the test publisher, publishes {@code payload} once at QoS 1 (not retained), and disconnects. */
+    public static void publishOnce(String url, String topic, String payload) throws MqttException {
+        MqttClient publisher = publisher(url);
+        try {
+            publish(publisher, topic, payload, 1, false);
+        } finally {
+            close(publisher);
+        }
+    }
+
     public static void close(MqttClient client) {
         try {
             if (client.isConnected()) {
