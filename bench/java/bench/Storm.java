@@ -103,6 +103,12 @@ public final class Storm {
             double lastMs = (at[total - 1] - (total > block ? at[total - block - 1] : start)) / 1e6 / block;
             System.out.printf(Locale.ROOT, "%d clients connected and subscribed in %.1f s (first %d: %.3f ms each, last %d: %.3f ms each)%n",
                     total, connectSeconds, block, firstMs, block, lastMs);
+            // how the cost per client moves along the storm: a cold JVM's first clients, then any growth with the number of clients
+            StringBuilder series = new StringBuilder("ms per client, by 250 clients:");
+            for (int i = 249; i < total; i += 250) {
+                series.append(String.format(Locale.ROOT, " %.2f", (at[i] - (i >= 250 ? at[i - 250] : start)) / 1e6 / 250));
+            }
+            System.out.println(series);
             result.put("connect_seconds", connectSeconds);
             result.put("connect_first_block_ms_per_client", firstMs);
             result.put("connect_last_block_ms_per_client", lastMs);

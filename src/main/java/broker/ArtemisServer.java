@@ -20,19 +20,23 @@ import org.apache.activemq.artemis.utils.ExecutorFactory;
  * what each fixes, its test and whether it belongs upstream, is in {@code docs/artemis-changes.md}).
  * <ul>
  *   <li>binding queries find queue names by address, and only when asked ({@link IndexedBindingQuery});</li>
- *   <li>the queue factory gives the MQTT session store its own class ({@link MqttSessionStore}) and, with event-loop
- *       delivery, every queue a switchable executor ({@link EventLoopDelivery}).</li>
+ *   <li>the queue factory gives the MQTT session store its own class ({@link MqttSessionStore}), MQTT subscription
+ *       queues their {@link SubscriptionFilter} (their selector parsed once for all, {@link SubscriptionQueues}) and,
+ *       with event-loop delivery, every queue a switchable executor ({@link EventLoopDelivery}).</li>
  * </ul>
  */
 final class ArtemisServer extends ActiveMQServerImpl {
 
     private final EventLoopDelivery eventLoopDelivery;
+    private final SubscriptionQueues subscriptions;
     private boolean factoryInstalled;
 
     /** {@code eventLoopDelivery}: null to keep Artemis' queue executors. */
-    ArtemisServer(Configuration config, ActiveMQSecurityManager security, EventLoopDelivery eventLoopDelivery) {
+    ArtemisServer(Configuration config, ActiveMQSecurityManager security, EventLoopDelivery eventLoopDelivery,
+                  SubscriptionQueues subscriptions) {
         super(config, security);
         this.eventLoopDelivery = eventLoopDelivery;
+        this.subscriptions = subscriptions;
     }
 
     @Override
@@ -41,7 +45,7 @@ final class ArtemisServer extends ActiveMQServerImpl {
         if (!factoryInstalled) {
             factoryInstalled = true;
             ExecutorFactory executors = eventLoopDelivery != null ? eventLoopDelivery.executors(this) : executorFactory;
-            replaceQueueFactory(new QueueFactory(executors, this));
+            replaceQueueFactory(new QueueFactory(executors, this, subscriptions));
         }
         return super.createPagingManager();
     }
@@ -58,14 +62,17 @@ final class ArtemisServer extends ActiveMQServerImpl {
 
     private static final class QueueFactory extends QueueFactoryImpl {
 
-        QueueFactory(ExecutorFactory executors, ActiveMQServerImpl server) {
+        private final SubscriptionQueues subscriptions;
+
+        QueueFactory(ExecutorFactory executors, ActiveMQServerImpl server, SubscriptionQueues subscriptions) {
             super(executors, server.getScheduledPool(), server.getAddressSettingsRepository(), server.getStorageManager(), server);
+            this.subscriptions = subscriptions;
         }
 
         @Override
         public Queue createQueueWith(QueueConfiguration config, PagingManager pagingManager, Filter filter) {
             if (!MqttSessionStore.isStore(config)) {
-                return super.createQueueWith(config, pagingManager, filter);
+                return super.createQueueWith(config, pagingManager, subscriptions.filterFor(config, filter));
             }
             PageSubscription pages = getPageSubscription(config, pagingManager, filter);
             if (config.getLastValueKey() == null || config.getLastValueKey().isEmpty()) {

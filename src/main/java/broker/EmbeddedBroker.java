@@ -27,6 +27,7 @@ import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
+import org.apache.activemq.artemis.core.server.management.ManagementService;
 import org.apache.activemq.artemis.core.server.management.NotificationListener;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
@@ -78,13 +79,14 @@ public final class EmbeddedBroker extends ServiceSupport {
         Configuration config = configuration();
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
-        server = new ArtemisServer(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()), eventLoopDelivery);
+        server = new ArtemisServer(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()), eventLoopDelivery,
+                subscriptions);
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers, settings.eventLoopConnect()));
         if (settings.wsPort() > 0 || settings.tlsConfigured()) {
             WebSocketTraces.install(refusals);
         }
         server.start();
-        quietBrokerControl(server);
+        quietManagement(server, settings.cluster().enabled());
         subscriptions.adoptExisting(server);
         if (backPressure != null) {
             backPressure.start(server);
@@ -112,14 +114,20 @@ public final class EmbeddedBroker extends ServiceSupport {
     }
 
     /**
-     * JMX management is off, so nothing can listen to the JMX notifications of Artemis' broker control; yet it builds one
-     * (a {@code Date}, and the notification's properties as text) for every session, consumer and binding made or gone:
-     * three per subscriber connecting. The control stops listening; the broker's own listeners (the post office, MQTT,
-     * the cluster) and the notification messages are untouched.
+     * Artemis builds a notification for every session, consumer and binding made or gone (three per subscriber
+     * connecting), hands it to its listeners and routes it as a message to its notification address. Only a cluster
+     * uses them: the other nodes learn this one's subscriptions from those messages, and the post office keeps, from
+     * them, the list of subscriptions it sends a node that links up. A node on its own sends none. And with JMX
+     * management off nothing can listen to the JMX notifications Artemis' broker control makes of each (a {@code Date},
+     * the properties as text): the control stops listening, clustered or not.
      */
-    static void quietBrokerControl(ActiveMQServer server) {
-        if (server.getManagementService().getResource(ResourceNames.BROKER) instanceof NotificationListener control) {
-            server.getManagementService().removeNotificationListener(control);
+    static void quietManagement(ActiveMQServer server, boolean clustered) {
+        ManagementService management = server.getManagementService();
+        if (management.getResource(ResourceNames.BROKER) instanceof NotificationListener control) {
+            management.removeNotificationListener(control);
+        }
+        if (!clustered) {
+            management.enableNotifications(false);
         }
     }
 

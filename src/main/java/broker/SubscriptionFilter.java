@@ -37,23 +37,38 @@ final class SubscriptionFilter implements Filter {
         this.noDollar = noDollar;
     }
 
+    /**
+     * The selector text Artemis' MQTT protocol writes on a subscription's queue: {@code noDollar} for a subscription
+     * starting with a wildcard, which must not match {@code $} topics.
+     */
+    static SimpleString text(Configuration config, boolean noDollar) {
+        SimpleString field = FilterConstants.ACTIVEMQ_ADDRESS;
+        String both = "NOT ((" + field + " = '" + config.getManagementAddress() + "') OR (" + field + " = '"
+                + config.getManagementNotificationAddress() + "')";
+        return SimpleString.of(noDollar ? both + " OR (" + field + " LIKE '$%'))" : both + ")");
+    }
+
     /** The same decision for {@code selector}, when it is one of the two filters Artemis' MQTT protocol writes; else null. */
     static SubscriptionFilter replacing(Filter selector, Configuration config) {
         if (selector == null) {
             return null;
         }
-        SimpleString management = config.getManagementAddress();
-        SimpleString notifications = config.getManagementNotificationAddress();
-        SimpleString field = FilterConstants.ACTIVEMQ_ADDRESS;
-        String both = "NOT ((" + field + " = '" + management + "') OR (" + field + " = '" + notifications + "')";
-        String text = String.valueOf(selector.getFilterString());
-        if (text.equals(both + ")")) {
-            return new SubscriptionFilter(selector, management, notifications, false);
-        }
-        if (text.equals(both + " OR (" + field + " LIKE '$%'))")) {
-            return new SubscriptionFilter(selector, management, notifications, true);
+        for (boolean noDollar : new boolean[] {false, true}) {
+            if (text(config, noDollar).equals(selector.getFilterString())) {
+                return of(selector, noDollar, config);
+            }
         }
         return null;
+    }
+
+    /** The filter for {@code selector}, the parsed {@link #text} of the same {@code noDollar}. */
+    static SubscriptionFilter of(Filter selector, boolean noDollar, Configuration config) {
+        return new SubscriptionFilter(selector, config.getManagementAddress(), config.getManagementNotificationAddress(), noDollar);
+    }
+
+    /** The parsed selector, for what is not decided by address. */
+    Filter selector() {
+        return selector;
     }
 
     @Override

@@ -3,10 +3,12 @@ package broker;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.apache.activemq.artemis.api.core.ActiveMQException;
 import org.apache.activemq.artemis.api.core.QueueConfiguration;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.filter.Filter;
+import org.apache.activemq.artemis.core.filter.impl.FilterImpl;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.postoffice.QueueBinding;
 import org.apache.activemq.artemis.core.security.SecurityAuth;
@@ -28,6 +30,11 @@ import org.apache.activemq.artemis.reader.MessageUtil;
 final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQServerConsumerPlugin {
 
     private volatile Configuration config;
+    /** The two selectors Artemis' MQTT protocol writes on subscription queues, as text and parsed once (see {@link #texts}). */
+    private volatile SimpleString[] texts;
+    private volatile Filter[] selectors;
+    /** A queue being made whose selector Artemis is not to parse: marked before it would, taken by the queue factory. */
+    private final ThreadLocal<Unparsed> unparsed = new ThreadLocal<>();
     private final Set<Queue> queues = ConcurrentHashMap.newKeySet();
     private volatile Queue[] array = new Queue[0];
     private volatile boolean changed;
@@ -37,8 +44,11 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
     private long lastDelivered;
 
     /** The configuration of the broker about to start (the management addresses the MQTT filter names). */
-    void configure(Configuration config) {
+    void configure(Configuration config) throws ActiveMQException {
         this.config = config;
+        // index 0: every topic; 1: no $ topic (a subscription starting with a wildcard)
+        texts = new SimpleString[] {SubscriptionFilter.text(config, false), SubscriptionFilter.text(config, true)};
+        selectors = new Filter[] {FilterImpl.createFilter(texts[0]), FilterImpl.createFilter(texts[1])};
     }
 
     /** Adopts the queues the broker loaded from its journal (they were not created through this plugin). */
@@ -62,11 +72,45 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
     }
 
     /**
-     * Nothing to do before a queue is made. Artemis' inherited version turns the queue's configuration into the old
-     * {@code QueueConfig}, parsing its filter once more: at every subscribe, for nothing.
+     * Every MQTT subscription queue carries one of two selectors, and Artemis parses the one of each queue it makes
+     * (a twentieth of a subscribe's time), to be replaced by a {@link SubscriptionFilter} straight after. Its text is
+     * taken out of the queue's configuration here, just before Artemis would parse it, and handed back, with the
+     * filter, by {@link #filterFor} when the queue factory makes the queue (the same thread, in the same call):
+     * the queue has its filter from its first moment, and stores its selector text as before. The inherited method
+     * would turn the configuration into the old {@code QueueConfig}, parsing the selector once more.
      */
     @Override
-    public void beforeCreateQueue(QueueConfiguration queueConfiguration) {
+    public void beforeCreateQueue(QueueConfiguration queue) {
+        SimpleString[] known = texts;
+        SimpleString text = queue.getFilterString();
+        if (known == null || text == null) {
+            return;
+        }
+        for (int kind = 0; kind < known.length; kind++) {
+            if (known[kind].equals(text)) {
+                queue.setFilterString((SimpleString) null);
+                unparsed.set(new Unparsed(queue, kind));
+                return;
+            }
+        }
+    }
+
+    /**
+     * The filter of a queue the factory makes: a {@link SubscriptionFilter} with the selector parsed once for all when
+     * {@link #beforeCreateQueue} took the queue's selector text (which goes back into its configuration), else
+     * {@code parsed}, Artemis' own.
+     */
+    Filter filterFor(QueueConfiguration queue, Filter parsed) {
+        Unparsed pending = unparsed.get();
+        if (pending == null || pending.config() != queue) {
+            return parsed;
+        }
+        unparsed.remove();
+        queue.setFilterString(texts[pending.kind()]);
+        return SubscriptionFilter.of(selectors[pending.kind()], pending.kind() == 1, config);
+    }
+
+    private record Unparsed(QueueConfiguration config, int kind) {
     }
 
     @Override
@@ -131,13 +175,17 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
     }
 
     private void adopt(Queue queue) {
-        if (queue.isInternalQueue() || queue.getFilter() instanceof SubscriptionFilter) {
+        if (queue.isInternalQueue()) {
             return;
         }
-        SubscriptionFilter filter = SubscriptionFilter.replacing(queue.getFilter(), config);
-        if (filter != null) {
+        if (!(queue.getFilter() instanceof SubscriptionFilter)) {
+            SubscriptionFilter filter = SubscriptionFilter.replacing(queue.getFilter(), config);
+            if (filter == null) {
+                return;
+            }
             queue.setFilter(filter);
-            queues.add(queue);
+        }
+        if (queues.add(queue)) {
             changed = true;
         }
     }

@@ -126,6 +126,23 @@ class ArtemisServerIT {
         }
     }
 
+    /**
+     * Only a cluster uses Artemis' notifications (its nodes learn each other's subscriptions from them): a node on its
+     * own builds none for the sessions, consumers and bindings of its clients. (That a cluster still gets them,
+     * {@code ClusterIT} shows.)
+     */
+    @Test
+    void a_node_on_its_own_builds_no_notifications() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            List<String> built = new CopyOnWriteArrayList<>();
+            app.broker().server().getManagementService().addNotificationListener(notification -> built.add(notification.toString()));
+            try (Subscriber subscriber = Subscriber.on(app.tcpUrl(), "ansible/alone")) {
+                Clients.close(Clients.publisher(app.tcpUrl()));
+            }
+            assertEquals(List.of(), built);
+        }
+    }
+
     private static boolean sessionPresent(FirehoseApp app, String id) throws Exception {
         MqttClient client = new MqttClient(app.tcpUrl(), id, null);
         MqttConnectOptions options = Clients.options(app.tcpUrl(), null, null);

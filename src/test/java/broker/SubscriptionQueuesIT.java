@@ -2,19 +2,27 @@ package broker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.Subscriber;
+import org.apache.activemq.artemis.core.filter.Filter;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.postoffice.QueueBinding;
 import org.apache.activemq.artemis.core.server.Queue;
+import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerBindingPlugin;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,6 +83,43 @@ class SubscriptionQueuesIT {
             assertEquals(3, app.broker().statistics().messagesSent());
             assertEquals(3, app.broker().statistics().messagesReceived());
             assertEquals(0, app.broker().statistics().messagesDropped());
+        }
+    }
+
+    /**
+     * A subscription queue has its address filter from the moment it is bound (Artemis' selector is not parsed for it,
+     * nor put on the queue first), the selector parsed once for all queues of its kind, and its text kept in the
+     * queue's configuration, which is what a persistent session's queue stores.
+     */
+    @Test
+    void a_subscription_queue_is_bound_with_its_address_filter_and_keeps_its_selector_text() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            Map<String, Filter> bound = new ConcurrentHashMap<>();
+            app.broker().server().registerBrokerPlugin(new ActiveMQServerBindingPlugin() {
+                @Override
+                public void afterAddBinding(Binding binding) {
+                    if (binding instanceof QueueBinding queue && (queue.getAddress().toString().startsWith("ansible")
+                            || queue.getAddress().toString().equals("#"))) {
+                        bound.put(queue.getAddress().toString(), queue.getFilter());
+                    }
+                }
+            });
+            try (Subscriber first = Subscriber.on(app.tcpUrl(), "ansible/first");
+                 Subscriber second = Subscriber.on(app.tcpUrl(), "ansible/second");
+                 Subscriber wildcard = Subscriber.on(app.tcpUrl(), "#")) {
+                assertEquals(Set.of("ansible.first", "ansible.second", "#"), bound.keySet());
+                bound.values().forEach(filter -> assertInstanceOf(SubscriptionFilter.class, filter, String.valueOf(filter)));
+                SubscriptionFilter one = (SubscriptionFilter) bound.get("ansible.first");
+                SubscriptionFilter two = (SubscriptionFilter) bound.get("ansible.second");
+                assertNotSame(one, two, "each queue its own filter (No Local is per subscription)");
+                assertSame(one.selector(), two.selector(), "one parsed selector for the queues of a kind");
+                assertNotSame(one.selector(), ((SubscriptionFilter) bound.get("#")).selector(), "'#' leaves $ topics out");
+                for (Queue queue : subscriptionQueues(app)) {
+                    assertEquals(queue.getFilter().getFilterString(), queue.getQueueConfiguration().getFilterString(), queue.getName()::toString);
+                    assertTrue(queue.getFilter().getFilterString().toString().startsWith("NOT ((AMQAddress = 'activemq.management')"),
+                            queue.getFilter().getFilterString()::toString);
+                }
+            }
         }
     }
 
