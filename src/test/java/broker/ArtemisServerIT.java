@@ -181,6 +181,29 @@ class ArtemisServerIT {
         }
     }
 
+    /**
+     * Artemis serialises a client's session into a record at every SUBSCRIBE, clean sessions too; an MQTT 3.x clean
+     * session's record would only be dropped, so none is made. Persistent sessions still offer theirs.
+     */
+    @Test
+    void a_clean_mqtt_3_session_makes_no_session_record_and_a_persistent_one_does() throws Exception {
+        try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            MqttSessionStore store = (MqttSessionStore) app.broker().server().locateQueue(SimpleString.of(MQTTUtil.MQTT_SESSION_STORE));
+            long before = store.offered();
+            try (Subscriber clean = Subscriber.on(app.tcpUrl(), "ansible/clean/a")) {
+                clean.subscribe("ansible/clean/b", 1);
+                MqttClient publisher = Clients.publisher(app.tcpUrl());
+                Clients.publish(publisher, "ansible/clean/b", "m", 1, false);
+                Clients.close(publisher);
+                assertEquals("m", clean.next(Duration.ofSeconds(15)).payload(), "the subscriptions work");
+                assertEquals(before, store.offered(), "no record offered for a clean 3.x session");
+            }
+            Subscriber.connect(app.tcpUrl(), Clients.id("kept"), false).subscribe("ansible/kept", 1).close();
+            assertTrue(store.offered() > before, "a persistent session's record is offered");
+            assertEquals(1, sessionRecords(app));
+        }
+    }
+
     /** Records in Artemis' MQTT session store. */
     private static long sessionRecords(FirehoseApp app) {
         return app.broker().server().locateQueue(SimpleString.of(MQTTUtil.MQTT_SESSION_STORE)).getMessageCount();

@@ -1,6 +1,8 @@
 package org.apache.activemq.artemis.core.protocol.mqtt;
 
+import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
+import java.lang.reflect.Proxy;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -19,6 +21,8 @@ import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
 import io.netty.util.AttributeKey;
 import org.apache.activemq.artemis.api.core.BaseInterceptor;
+import org.apache.activemq.artemis.core.config.Configuration;
+import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyServerConnection;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
 import org.apache.activemq.artemis.spi.core.protocol.ConnectionEntry;
@@ -34,8 +38,9 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
  * Artemis itself checks the size only for MQTT 5 PUBLISH packets, after buffering them whole, so an MQTT 3.1.1
  * client could make it hold 256 MiB per connection; and 3.x clients keep the keep-alive they asked for. The broker's
  * own handlers (statistics, back-pressure, the connection limit) are added by the {@code handlers} given, after the
- * decoder; a CONNECT asks whether its client has a session without copying all of them ({@link SessionStates}); and a
- * reconnect storm's CONNECTs and SUBSCRIBEs are handled on the event loop that read them ({@link ConnectAsking}).
+ * decoder; a CONNECT asks whether its client has a session without copying all of them ({@link SessionStates}); a
+ * reconnect storm's CONNECTs and SUBSCRIBEs are handled on the event loop that read them ({@link ConnectAsking}); and
+ * the subscriptions of MQTT 3.x clean sessions are not written as session records ({@link UnstoredSubscriptions}).
  * Lives in Artemis' package because the protocol manager's constructor and the MQTT handler's CONNECT method are
  * package-private; it depends on nothing of Firehose's, so that the dependency runs one way.
  */
@@ -85,6 +90,9 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
             this.onEventLoop = onEventLoop;
             this.server = server;
             this.states = SessionStates.adopt(getStateManager());
+            if (UnstoredSubscriptions.UNSTORED == null) { // made now: a later Artemis without its fields fails the start
+                throw new IllegalStateException("no state manager without subscription persistence");
+            }
         }
 
         @Override
@@ -219,11 +227,78 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
 
         @Override
         void handleConnect(MqttConnectMessage connect) throws Exception {
+            if (connect.variableHeader().version() < 5 && connect.variableHeader().isCleanSession()) {
+                UnstoredSubscriptions.of(this);
+            }
             SessionStates.CONNECTING.set(connect.payload().clientIdentifier());
             try {
                 super.handleConnect(connect);
             } finally {
                 SessionStates.CONNECTING.remove();
+            }
+        }
+    }
+
+    /**
+     * At every SUBSCRIBE Artemis serialises the client's whole session (its subscriptions) into a record and sends it to
+     * the session store, clean sessions too, where Firehose drops the record of an MQTT 3.x clean session
+     * ({@code broker.MqttSessionStore}): a tenth of a reconnect storm's time on the broker, for a record thrown away.
+     * A 3.x clean session's subscription manager is given, before its CONNECT is handled, a state manager made with
+     * subscription persistence off, whose store and removal of session records do nothing: the only two things a
+     * subscription manager asks of it. The session's own state manager, which cleans a previous session of the same
+     * client id, is untouched; persistent and MQTT 5 sessions are untouched. Artemis' private final field is set by
+     * reflection; a later Artemis without it fails Firehose's start, by name.
+     */
+    static final class UnstoredSubscriptions {
+
+        private static final Field SESSION = field(MQTTProtocolHandler.class, "session", MQTTSession.class);
+        private static final Field STATE_MANAGER = field(MQTTSubscriptionManager.class, "stateManager", MQTTStateManager.class);
+        /** Artemis' state manager as made for a broker whose MQTT subscription persistence is off. */
+        static final MQTTStateManager UNSTORED = unstored();
+
+        private UnstoredSubscriptions() {
+        }
+
+        /** The subscription manager of {@code handler}'s session stores no session record from now on. */
+        static void of(MQTTProtocolHandler handler) throws IllegalAccessException {
+            MQTTSession session = (MQTTSession) SESSION.get(handler);
+            if (session != null && session.getSubscriptionManager() != null) {
+                STATE_MANAGER.set(session.getSubscriptionManager(), UNSTORED);
+            }
+        }
+
+        private static Field field(Class<?> owner, String name, Class<?> type) {
+            try {
+                Field field = owner.getDeclaredField(name);
+                if (field.getType() != type) {
+                    throw new NoSuchFieldException(name + " is a " + field.getType());
+                }
+                field.setAccessible(true);
+                return field;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new ExceptionInInitializerError(new IllegalStateException("this Artemis' " + owner.getSimpleName()
+                        + " has no " + name + ": BoundedMQTTProtocolManagerFactory.UnstoredSubscriptions must follow it", e));
+            }
+        }
+
+        /** Made by Artemis' own constructor, which with persistence off asks the server for its configuration only. */
+        private static MQTTStateManager unstored() {
+            Configuration config = new ConfigurationImpl().setMqttSubscriptionPersistenceEnabled(false);
+            ActiveMQServer server = (ActiveMQServer) Proxy.newProxyInstance(ActiveMQServer.class.getClassLoader(),
+                    new Class<?>[] {ActiveMQServer.class}, (proxy, method, args) -> switch (method.getName()) {
+                        case "getConfiguration" -> config;
+                        case "hashCode" -> System.identityHashCode(proxy);
+                        case "equals" -> proxy == args[0];
+                        case "toString" -> "a server without MQTT subscription persistence";
+                        default -> throw new UnsupportedOperationException(method.getName());
+                    });
+            try {
+                Constructor<MQTTStateManager> constructor = MQTTStateManager.class.getDeclaredConstructor(ActiveMQServer.class);
+                constructor.setAccessible(true);
+                return constructor.newInstance(server);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new ExceptionInInitializerError(new IllegalStateException("this Artemis' MQTTStateManager cannot be made "
+                        + "without subscription persistence: BoundedMQTTProtocolManagerFactory.UnstoredSubscriptions must follow it", e));
             }
         }
     }
