@@ -10,6 +10,7 @@
 #      for its CONNACK and SUBACK; then 2 msg/s for 20 s; then half of them drop off at once (disconnect storm); then
 #      those connect and subscribe again the same way (a network blip's storm, on a broker that has been running)
 #   p: the same, 50 clients at a time, half of them over WebSocket
+#   (each storm also prints its cost per client for every 250 clients: a cold JVM's first clients, any growth with N)
 # STORM_N: the client counts of s and p (default: 2000 10000 18000; a process here may hold 20,000 open files).
 # FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m -Xmn256m, as the README's run command has it).
 # FIREHOSE_JAR: the jar to measure (default: target/firehose.jar, built if missing), e.g. an older build to compare.
