@@ -33,7 +33,9 @@ import org.apache.activemq.artemis.utils.actors.ArtemisExecutor;
  * queue walk all of them (it has no consumer, so each delivery attempt prunes), and every clean client leaving
  * deletes its record by evaluating a selector against all of them. A reconnect storm of N clean subscribers cost
  * O(N²), a disconnect storm too, and the next start read back every record of clients long gone. Records of MQTT
- * 3.x clean sessions (their subscription queues are not durable) are not stored here; everything else is.
+ * 3.x clean sessions (their subscription queues are not durable) are not stored here; everything else is. Such a
+ * session's subscription manager no longer makes its records at all ({@code UnstoredSubscriptions} in
+ * {@code BoundedMQTTProtocolManagerFactory}); this store stays the rule for any record that still comes.
  */
 final class MqttSessionStore extends LastValueQueue {
 
