@@ -30,8 +30,10 @@ import org.apache.activemq.artemis.reader.MessageUtil;
 final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQServerConsumerPlugin {
 
     private volatile Configuration config;
-    /** The two selectors Artemis' MQTT protocol writes on subscription queues, as text and parsed once (see {@link #texts}). */
-    private volatile SimpleString[] texts;
+    /**
+     * The two selectors Artemis' MQTT protocol writes on subscription queues, parsed once: index 0 for every topic, 1
+     * leaving out {@code $} topics (a subscription starting with a wildcard).
+     */
     private volatile Filter[] selectors;
     /** A queue being made whose selector Artemis is not to parse: marked before it would, taken by the queue factory. */
     private final ThreadLocal<Unparsed> unparsed = new ThreadLocal<>();
@@ -46,9 +48,8 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
     /** The configuration of the broker about to start (the management addresses the MQTT filter names). */
     void configure(Configuration config) throws ActiveMQException {
         this.config = config;
-        // index 0: every topic; 1: no $ topic (a subscription starting with a wildcard)
-        texts = new SimpleString[] {SubscriptionFilter.text(config, false), SubscriptionFilter.text(config, true)};
-        selectors = new Filter[] {FilterImpl.createFilter(texts[0]), FilterImpl.createFilter(texts[1])};
+        selectors = new Filter[] {FilterImpl.createFilter(SubscriptionFilter.text(config, false)),
+            FilterImpl.createFilter(SubscriptionFilter.text(config, true))};
     }
 
     /** Adopts the queues the broker loaded from its journal (they were not created through this plugin). */
@@ -81,13 +82,13 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
      */
     @Override
     public void beforeCreateQueue(QueueConfiguration queue) {
-        SimpleString[] known = texts;
+        Filter[] known = selectors;
         SimpleString text = queue.getFilterString();
         if (known == null || text == null) {
             return;
         }
         for (int kind = 0; kind < known.length; kind++) {
-            if (known[kind].equals(text)) {
+            if (known[kind].getFilterString().equals(text)) {
                 queue.setFilterString((SimpleString) null);
                 unparsed.set(new Unparsed(queue, kind));
                 return;
@@ -106,7 +107,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
             return parsed;
         }
         unparsed.remove();
-        queue.setFilterString(texts[pending.kind()]);
+        queue.setFilterString(selectors[pending.kind()].getFilterString());
         return SubscriptionFilter.of(selectors[pending.kind()], pending.kind() == 1, config);
     }
 
