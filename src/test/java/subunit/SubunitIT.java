@@ -93,11 +93,16 @@ class SubunitIT {
             assertEquals(9, event.get("failures").size());
             assertEquals("project.tests.unit.test_module_1.TestCase1.test_case_1", event.get("failures").get(0).textValue());
 
+            // the two files are moved one after the other: wait for both moves, then both must be in done
             Await.until(WAIT, () -> Files.exists(folder("done").resolve("testrepository.subunit.json")), () -> "sidecar moved to done");
+            Await.until(WAIT, () -> {
+                try (var left = Files.list(inbox())) {
+                    return left.count() == 0;
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, () -> "inbox emptied");
             assertTrue(Files.exists(folder("done").resolve("testrepository.subunit")));
-            try (var left = Files.list(inbox())) {
-                assertEquals(0, left.count(), "inbox emptied");
-            }
         }
     }
 
