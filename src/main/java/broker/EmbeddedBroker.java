@@ -44,6 +44,15 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     /** Slots in each chunk of a subscription queue's intake buffer (a power of two). */
     static final int SUBSCRIPTION_BUFFER_CHUNK = 128;
+
+    /**
+     * The age, in ms, below which a topic's address that Artemis made is never removed; older and with no subscription,
+     * Artemis' reaper (every 30 s, at its second sight of it) removes it, also when it never had one (a published topic
+     * nobody follows). Removed at once when its last subscription went, as Artemis does by default, it raced a SUBSCRIBE
+     * to the same topic that had just made it anew: Artemis then threw (an ERROR, a stack trace) and refused the
+     * subscription, as a client reconnected while another left.
+     */
+    static final long ADDRESS_LINGER_MS = 10_000;
     /** How often Artemis looks for MQTT sessions whose expiry interval has passed since their disconnect. */
     static final long SESSION_SCAN_MILLIS = 500;
 
@@ -380,7 +389,11 @@ public final class EmbeddedBroker extends ServiceSupport {
                 .setDeadLetterAddress(SimpleString.of("DLQ"))
                 .setExpiryAddress(SimpleString.of("ExpiryQueue"))
                 .setAutoCreateAddresses(true)
-                .setAutoDeleteAddresses(true));
+                .setAutoDeleteAddresses(true)
+                .setAutoDeleteAddressesDelay(ADDRESS_LINGER_MS)
+                // counted from the address' creation, not from its last subscription's removal: a published topic's
+                // address that nobody subscribed to is reaped too
+                .setAutoDeleteAddressesSkipUsageCheck(true));
         // Artemis' own MQTT bookkeeping (session state, retained messages) must never be trimmed, nor its notifications
         // (a node learns the other nodes' subscriptions from them: one dropped is a subscriber that misses events)
         config.addAddressSetting("$sys.mqtt.#", new AddressSettings().setDefaultRingSize(-1L));

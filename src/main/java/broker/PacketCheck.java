@@ -136,8 +136,7 @@ final class PacketCheck extends ChannelDuplexHandler {
                 ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
                 : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
         String why = "a client id with a ' (refused: CONNACK " + code + ")";
-        ctx.writeAndFlush(MqttMessageBuilders.connAck().returnCode(code).sessionPresent(false).build())
-                .addListener(written -> refusals.refuse(ctx.channel(), Refusals.CLIENT_ID, why));
+        refusals.refuse(ctx.channel(), Refusals.CLIENT_ID, why, MqttMessageBuilders.connAck().returnCode(code).sessionPresent(false).build());
     }
 
     /** The SUBSCRIBE with its valid filters only; null when it has none (its SUBACK is then written here). */

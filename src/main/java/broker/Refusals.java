@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntFunction;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,9 +43,21 @@ final class Refusals {
 
     /** Counts and closes {@code channel}; {@code why}: what the log line says of it. */
     void refuse(Channel channel, String reason, String why) {
+        refuse(channel, reason, why, null);
+    }
+
+    /**
+     * Counts, then writes {@code answer} (when not null) and closes {@code channel} once it is written. Counted first, so
+     * that whoever reads the answer finds it counted.
+     */
+    void refuse(Channel channel, String reason, String why, Object answer) {
         String listener = channel.localAddress() instanceof InetSocketAddress local ? listenerOfPort.apply(local.getPort()) : "?";
         closed(listener, reason, channel.remoteAddress(), why);
-        channel.close();
+        if (answer == null) {
+            channel.close();
+        } else {
+            channel.writeAndFlush(answer).addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /** Counts a connection closed already (by Netty, or by this class): one log line a minute per reason. */

@@ -43,6 +43,7 @@ public final class RawMqtt {
         byte[] suback = new byte[5];
         in.readFully(suback);
         assertEquals(0x90, suback[0] & 0xff, "SUBACK");
+        assertEquals(0, suback[4], "subscription granted at QoS 0");
         return socket;
     }
 
