@@ -46,13 +46,15 @@ public final class EmbeddedBroker extends ServiceSupport {
     static final int SUBSCRIPTION_BUFFER_CHUNK = 128;
 
     /**
-     * The age, in ms, below which a topic's address that Artemis made is never removed; older and with no subscription,
-     * Artemis' reaper (every 30 s, at its second sight of it) removes it, also when it never had one (a published topic
-     * nobody follows). Removed at once when its last subscription went, as Artemis does by default, it raced a SUBSCRIBE
-     * to the same topic that had just made it anew: Artemis then threw (an ERROR, a stack trace) and refused the
-     * subscription, as a client reconnected while another left.
+     * The age, in ms, below which a topic's address that Artemis made is never removed; older and with no subscription
+     * (wildcard ones included, {@link LocalBindingCount}), Artemis' reaper (every 30 s, at its second sight of it)
+     * removes it, also when it never had one (a published topic nobody follows). Removed at once when its last
+     * subscription went, as Artemis does by default, it raced a SUBSCRIBE to the same topic that had just made it anew:
+     * Artemis then threw (an ERROR, a stack trace) and refused the subscription, as a client reconnected while another
+     * left.
      */
     static final long ADDRESS_LINGER_MS = 10_000;
+
     /** How often Artemis looks for MQTT sessions whose expiry interval has passed since their disconnect. */
     static final long SESSION_SCAN_MILLIS = 500;
 
@@ -73,7 +75,6 @@ public final class EmbeddedBroker extends ServiceSupport {
     private WildcardBindingRepair wildcardRepair;
     private ScheduledFuture<?> repairTask;
     private final LocalBindingCount localBindings = new LocalBindingCount();
-    private ScheduledFuture<?> countTask;
     private volatile boolean clusterRefused;
     /** The other nodes linked at the last look (cluster watch thread only). */
     private Map<String, String> linked = Map.of();
@@ -113,8 +114,6 @@ public final class EmbeddedBroker extends ServiceSupport {
         ActiveMQServer started = server;
         repairTask = started.getScheduledPool().scheduleWithFixedDelay(() -> wildcardRepair.repair(started.getPostOffice()), 200, 200,
                 TimeUnit.MILLISECONDS);
-        countTask = started.getScheduledPool().scheduleWithFixedDelay(() -> localBindings.sweep(started.getPostOffice()), 0, 1,
-                TimeUnit.SECONDS);
         if (settings.cluster().enabled()) {
             clusterWatch = server.getScheduledPool().scheduleWithFixedDelay(this::watchCluster, 1, 1, TimeUnit.SECONDS);
         }
@@ -218,10 +217,6 @@ public final class EmbeddedBroker extends ServiceSupport {
         if (repairTask != null) {
             repairTask.cancel(false);
             repairTask = null;
-        }
-        if (countTask != null) {
-            countTask.cancel(false);
-            countTask = null;
         }
         if (backPressure != null) {
             backPressure.stop();

@@ -9,50 +9,47 @@ import java.util.function.BiConsumer;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.postoffice.Bindings;
-import org.apache.activemq.artemis.core.postoffice.PostOffice;
+import org.apache.activemq.artemis.core.postoffice.BindingsFactory;
 import org.apache.activemq.artemis.core.postoffice.impl.BindingsImpl;
 import org.apache.activemq.artemis.core.postoffice.impl.LocalQueueBinding;
+import org.apache.activemq.artemis.core.postoffice.impl.PostOfficeImpl;
+import org.apache.activemq.artemis.core.postoffice.impl.SimpleAddressManager;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
-import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerBindingPlugin;
+import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerBasePlugin;
 
 /**
  * Artemis' list of an address's subscriptions ({@code BindingsImpl}) walks all of them each time one is added or
  * removed ({@code checkBindingsIdMap}), only to learn whether one of them is local: with N subscribers on a topic,
  * O(N) per subscribe and per disconnect, half of the CPU of an 18,000-client reconnect storm (JFR), and each new
  * wildcard subscriber pays it on every topic it matches. The walk is a {@code forEach} over the list's id map, its
- * only use of {@code forEach}; that private map is replaced (by reflection, under the post office's lock, the lock
- * under which Artemis adds and removes subscriptions) by a {@link Counted} map that counts its local subscriptions and
- * hands the walk one local subscription, or none, instead of all of them. Every other use of the map is unchanged.
+ * only use of {@code forEach}; that private map is replaced (by reflection) by a {@link Counted} map that counts its
+ * local subscriptions and hands the walk one local subscription, or none, instead of all of them. Every other use of
+ * the map is unchanged.
  * <p>
- * A list is adopted when a subscription is added to its own address, and otherwise (a topic's list built as its first
- * message is routed, holding only wildcard subscriptions) by a sweep over all addresses once a second.
+ * Each list gets its map as it is made, before anyone else sees it: the address manager's list factory (a private
+ * field) is wrapped once, when the broker registers this plugin, before any address exists. Lists used to be adopted
+ * later (at their first subscription, or by a sweep once a second), and a list that Artemis was still filling, as it
+ * does for a topic's first message outside any lock, lost to the copy the entries added meanwhile: its subscribers
+ * were still reached from their own node but never by messages from another node, which routes by id (a cluster
+ * node logging "Could not find binding with id", and bench/cluster.sh's m losing whole subscribers).
  */
-final class LocalBindingCount implements ActiveMQServerBindingPlugin {
+final class LocalBindingCount implements ActiveMQServerBasePlugin {
 
-    private static final Field ID_MAP = idMap();
-
-    private volatile PostOffice postOffice;
+    private static final Field ID_MAP = field(BindingsImpl.class, "bindingsIdMap");
+    private static final Field FACTORY = field(SimpleAddressManager.class, "bindingsFactory");
 
     @Override
     public void registered(ActiveMQServer server) {
-        postOffice = server.getPostOffice();
-    }
-
-    /** Called by Artemis with the post office's lock held. */
-    @Override
-    public void afterAddBinding(Binding binding) {
-        PostOffice office = postOffice;
-        if (office != null) {
-            adopt(office, binding.getAddress());
+        if (!(server.getPostOffice() instanceof PostOfficeImpl office) || !(office.getAddressManager() instanceof SimpleAddressManager manager)) {
+            throw new IllegalStateException("this Artemis' post office is not the one broker.LocalBindingCount knows");
         }
-    }
-
-    /** Adopts the lists of every address not adopted yet; run once a second. */
-    void sweep(PostOffice office) {
-        synchronized (office) {
-            for (SimpleString address : office.getAddresses()) {
-                adopt(office, address);
+        try {
+            BindingsFactory made = (BindingsFactory) FACTORY.get(manager);
+            if (!(made instanceof Counting)) {
+                FACTORY.set(manager, new Counting(made, manager));
             }
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
         }
     }
 
@@ -65,32 +62,38 @@ final class LocalBindingCount implements ActiveMQServerBindingPlugin {
         }
     }
 
-    private static void adopt(PostOffice office, SimpleString address) {
+    private static Field field(Class<?> owner, String name) {
         try {
-            Bindings bindings = office.lookupBindingsForAddress(address);
-            if (!(bindings instanceof BindingsImpl)) {
-                return;
-            }
-            Object map = ID_MAP.get(bindings);
-            if (!(map instanceof Counted)) {
-                @SuppressWarnings("unchecked")
-                Map<Long, Binding> existing = (Map<Long, Binding>) map;
-                ID_MAP.set(bindings, new Counted(existing));
-            }
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        } catch (Exception e) {
-            // the address went meanwhile: nothing to adopt
-        }
-    }
-
-    private static Field idMap() {
-        try {
-            Field field = BindingsImpl.class.getDeclaredField("bindingsIdMap");
+            Field field = owner.getDeclaredField(name);
             field.setAccessible(true);
             return field;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IllegalStateException("this Artemis' BindingsImpl has no bindingsIdMap: broker.LocalBindingCount must follow it", e);
+            throw new IllegalStateException("this Artemis' " + owner.getSimpleName() + " has no " + name + ": broker.LocalBindingCount must follow it", e);
+        }
+    }
+
+    /**
+     * Artemis' list factory, whose lists count their local subscriptions from the start. Artemis' address manager also
+     * asks it, and only there, whether an address may be reaped as unused ({@code checkAutoRemoveAddress}): a topic
+     * counts as used while any subscription is in its list, wildcard ones included (Artemis counts only those made on
+     * the address itself, and would reap a topic followed by "#" subscribers every minute, to rebuild its list at its
+     * next message: docs/artemis-changes.md row 29).
+     */
+    private record Counting(BindingsFactory artemis, SimpleAddressManager addresses) implements BindingsFactory {
+
+        @Override
+        public Bindings createBindings(SimpleString address) throws Exception {
+            Bindings bindings = artemis.createBindings(address);
+            if (bindings instanceof BindingsImpl) {
+                ID_MAP.set(bindings, new Counted());
+            }
+            return bindings;
+        }
+
+        @Override
+        public boolean isAddressBound(SimpleString address) throws Exception {
+            Bindings list = addresses.getExistingBindingsForRoutingAddress(address);
+            return list != null && !list.getBindings().isEmpty() || artemis.isAddressBound(address);
         }
     }
 
@@ -98,10 +101,6 @@ final class LocalBindingCount implements ActiveMQServerBindingPlugin {
     static final class Counted extends ConcurrentHashMap<Long, Binding> {
 
         private final AtomicInteger local = new AtomicInteger();
-
-        Counted(Map<Long, Binding> existing) {
-            existing.forEach(this::put);
-        }
 
         @Override
         public Binding put(Long id, Binding binding) {

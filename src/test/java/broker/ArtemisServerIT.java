@@ -3,6 +3,7 @@ package broker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -27,6 +28,7 @@ import org.apache.activemq.artemis.api.core.management.ResourceNames;
 import org.apache.activemq.artemis.core.management.impl.ActiveMQServerControlImpl;
 import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.postoffice.BindingType;
+import org.apache.activemq.artemis.core.postoffice.Bindings;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTStateManager;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTUtil;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
@@ -260,25 +262,36 @@ class ArtemisServerIT {
         }
     }
 
-    /** Topic addresses do not pile up: with no subscription, Artemis' reaper takes them (two scans, 30 s apart). */
+    /**
+     * Topic addresses do not pile up: with no subscription, Artemis' reaper takes them (two scans, 30 s apart); one that
+     * only wildcard subscriptions follow stays, its list of subscriptions whole.
+     */
     @Test
     void a_topic_address_with_no_subscription_is_reaped() throws Exception {
         try (FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
-             Subscriber stays = Subscriber.on(app.tcpUrl(), "ansible/followed")) {
+             Subscriber stays = Subscriber.on(app.tcpUrl(), "ansible/followed");
+             Subscriber wild = Subscriber.on(app.tcpUrl(), "ansible/wild/#")) {
             Subscriber.on(app.tcpUrl(), "ansible/left").close();
             MqttClient publisher = Clients.publisher(app.tcpUrl());
             Clients.publish(publisher, "ansible/unfollowed", "nobody reads this", 1, false);
             Clients.publish(publisher, "ansible/followed", "read", 1, false);
+            Clients.publish(publisher, "ansible/wild/topic", "read by a wildcard", 1, false);
             assertEquals("read", stays.next(WAIT).payload());
+            assertEquals("read by a wildcard", wild.next(WAIT).payload());
             ActiveMQServer server = app.broker().server();
-            for (String address : List.of("ansible.left", "ansible.unfollowed", "ansible.followed")) {
+            for (String address : List.of("ansible.left", "ansible.unfollowed", "ansible.followed", "ansible.wild.topic")) {
                 assertTrue(server.getAddressInfo(SimpleString.of(address)) != null, address + " made");
             }
+            Bindings list = server.getPostOffice().lookupBindingsForAddress(SimpleString.of("ansible.wild.topic"));
             Await.until(Duration.ofSeconds(100), () -> server.getAddressInfo(SimpleString.of("ansible.left")) == null
                     && server.getAddressInfo(SimpleString.of("ansible.unfollowed")) == null, () -> "unfollowed addresses still there");
             assertTrue(server.getAddressInfo(SimpleString.of("ansible.followed")) != null, "a followed topic's address stays");
+            assertTrue(server.getAddressInfo(SimpleString.of("ansible.wild.topic")) != null, "a topic a wildcard follows stays");
+            assertSame(list, server.getPostOffice().lookupBindingsForAddress(SimpleString.of("ansible.wild.topic")), "its list not rebuilt");
             Clients.publish(publisher, "ansible/followed", "still read", 1, false);
+            Clients.publish(publisher, "ansible/wild/topic", "still read by a wildcard", 1, false);
             assertEquals("still read", stays.next(WAIT).payload());
+            assertEquals("still read by a wildcard", wild.next(WAIT).payload());
             Clients.close(publisher);
         }
     }

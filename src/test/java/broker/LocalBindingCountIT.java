@@ -37,7 +37,7 @@ class LocalBindingCountIT {
                 exact.add(Subscriber.on(app.tcpUrl(), "ansible/count/topic"));
             }
             Bindings list = bindings(app, "ansible.count.topic");
-            assertEquals(20, LocalBindingCount.localSubscriptions(list), "adopted when its first subscription came, and counting");
+            assertEquals(20, LocalBindingCount.localSubscriptions(list), "counting from the list's making");
             assertTrue(list.hasLocalBinding());
 
             List<Subscriber> wild = new ArrayList<>();
@@ -53,10 +53,11 @@ class LocalBindingCountIT {
             for (Subscriber subscriber : wild) {
                 assertEquals("first of its topic", subscriber.next(WAIT).payload());
             }
-            // built as its first message was routed, holding wildcard subscriptions only: adopted by the sweep
+            // built as its first message was routed, outside any lock, holding wildcard subscriptions only: counting from
+            // its making (adopted later, by a copy, it lost the subscriptions Artemis added to it meanwhile)
             Bindings built = bindings(app, "ansible.wild.new");
-            Await.until(WAIT, () -> LocalBindingCount.localSubscriptions(built) >= 0, () -> "ansible.wild.new not adopted");
             assertEquals(3, LocalBindingCount.localSubscriptions(built));
+            assertEquals(3, built.getBindings().size(), "every subscription in the list by id, where another node's messages look");
             assertTrue(built.hasLocalBinding());
             wild.add(Subscriber.on(app.tcpUrl(), "ansible/+/new"));
             assertEquals(4, LocalBindingCount.localSubscriptions(built), "a wildcard subscription added later is counted");

@@ -15,10 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A topic's address is kept in memory only ({@link UnstoredTopicAddresses} makes it temporary): when the client whose
- * subscription created it leaves while another is still subscribed, Artemis fails to remove it and said so with a
- * WARN and a stack trace each time. The address stays for the other subscriber, who goes on receiving; the log
- * stays quiet.
+ * A topic's address is kept in memory only ({@link UnstoredTopicAddresses} marks it temporary while Artemis adds it):
+ * when the client whose subscription created it leaves while another is still subscribed, Artemis tried to remove it
+ * (a temporary address goes with the connection that made it) and failed, with a WARN and a stack trace each time.
+ * The address stays for the other subscriber, who goes on receiving; the log stays quiet, with no filter hiding it.
  */
 class UnstoredTopicAddressesIT {
 
