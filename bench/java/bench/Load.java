@@ -204,6 +204,18 @@ public final class Load {
             // while the measured phase was published: what the subscribers received per second (any phase)
             result.put("deliveries_per_s", deliveredWhilePublishing / (publishNanos / 1e9));
             result.put("lost", expectedDeliveries - got);
+            // subscribers that got none of the measured messages: their client ids tell which subscriptions to look for
+            List<String> silent = new ArrayList<>();
+            for (int s = 0; s < expected.length; s++) {
+                if (Arrays.stream(expected[s]).allMatch(next -> next == 0)) {
+                    silent.add(subs.clientId(s));
+                }
+            }
+            result.put("silent_subscribers", silent.size());
+            if (!silent.isEmpty() && total > 0) {
+                System.out.printf(Locale.ROOT, "%d subscribers got none of the measured messages, e.g. %s%n", silent.size(),
+                        silent.subList(0, Math.min(5, silent.size())));
+            }
             result.put("duplicates", duplicates);
             result.put("latency_p50_ms", percentile(0.50));
             result.put("latency_p99_ms", percentile(0.99));
@@ -216,6 +228,7 @@ public final class Load {
             }
             result.put("connect_seconds", connectSeconds);
             result.put("closed_by_broker", subs.closed());
+            result.put("refused_subscriptions", subs.refused());
             if (brokerPid > 0) {
                 result.put("broker_rss_mib", status(brokerPid, "VmRSS") / 1024.0);
                 result.put("broker_peak_rss_mib", status(brokerPid, "VmHWM") / 1024.0);

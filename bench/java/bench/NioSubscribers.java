@@ -32,6 +32,10 @@ final class NioSubscribers implements AutoCloseable {
     private final List<SocketChannel> channels = new ArrayList<>();
     private final Thread loop;
     private final CountDownLatch subscribed;
+    /** Each subscriber's client id, by index. */
+    private final String[] clientIds;
+    /** SUBACKs whose return code was a failure (0x80): subscribers that will receive nothing. */
+    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean running = true;
     private volatile Throwable failure;
 
@@ -61,6 +65,7 @@ final class NioSubscribers implements AutoCloseable {
         int total = count + wsCount;
         subscribed = new CountDownLatch(total);
         SocketChannel[] opened = new SocketChannel[total];
+        clientIds = new String[total];
         java.util.concurrent.ExecutorService connectors = java.util.concurrent.Executors.newFixedThreadPool(parallel > 0 ? parallel : 32);
         List<java.util.concurrent.Future<?>> done = new ArrayList<>();
         AtomicInteger next = new AtomicInteger();
@@ -74,7 +79,8 @@ final class NioSubscribers implements AutoCloseable {
                     if (ws) {
                         handshake(channel, host, wsPort);
                     }
-                    byte[] connect = connect("bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet());
+                    clientIds[i] = "bench-" + ProcessHandle.current().pid() + "-" + IDS.incrementAndGet();
+                    byte[] connect = connect(clientIds[i]);
                     byte[] subscribe = subscribe(filter, qos);
                     write(channel, ws ? frame(connect) : connect);
                     if (parallel > 0) {
@@ -82,7 +88,9 @@ final class NioSubscribers implements AutoCloseable {
                     }
                     write(channel, ws ? frame(subscribe) : subscribe);
                     if (parallel > 0) {
-                        expect(channel, ws, 9, "SUBACK");
+                        if (expect(channel, ws, 9, "SUBACK") == (byte) 0x80) {
+                            refused.incrementAndGet();
+                        }
                         subscribed.countDown();
                         if (subscribedAt != null) {
                             subscribedAt[i] = System.nanoTime();
@@ -105,7 +113,7 @@ final class NioSubscribers implements AutoCloseable {
         }
         for (int i = 0; i < opened.length; i++) {
             opened[i].register(selector, SelectionKey.OP_READ, new Reader(i, webSocket(i, total, wsCount), onPayload,
-                    parallel > 0 ? new CountDownLatch(0) : subscribed));
+                    parallel > 0 ? new CountDownLatch(0) : subscribed, refused));
             channels.add(opened[i]);
         }
         loop = new Thread(this::run, "nio-subscribers");
@@ -118,7 +126,8 @@ final class NioSubscribers implements AutoCloseable {
     }
 
     /** Blocking: reads one packet (in one WebSocket frame if {@code ws}) and checks its type. */
-    private static void expect(SocketChannel channel, boolean ws, int type, String name) throws IOException {
+    /** Reads one packet of the given type; returns its last byte (a SUBACK's return code for one filter). */
+    private static byte expect(SocketChannel channel, boolean ws, int type, String name) throws IOException {
         if (ws) {
             ByteBuffer head = read(channel, 2);
             int len = head.get(1) & 0x7f;
@@ -129,13 +138,15 @@ final class NioSubscribers implements AutoCloseable {
             if (len == 0 || (body.get(0) & 0xff) >> 4 != type) {
                 throw new IOException("expected " + name + " in a WebSocket frame of " + len + " bytes");
             }
-            return;
+            return body.get(len - 1);
         }
         ByteBuffer head = read(channel, 2);
         if ((head.get(0) & 0xff) >> 4 != type) {
             throw new IOException("expected " + name + ", got packet type " + ((head.get(0) & 0xff) >> 4));
         }
-        read(channel, head.get(1) & 0x7f);
+        int len = head.get(1) & 0x7f;
+        ByteBuffer body = read(channel, len);
+        return len == 0 ? 0 : body.get(len - 1);
     }
 
     private static ByteBuffer read(SocketChannel channel, int n) throws IOException {
@@ -182,6 +193,16 @@ final class NioSubscribers implements AutoCloseable {
         if (!subscribed.await(seconds, TimeUnit.SECONDS)) {
             throw new IllegalStateException(subscribed.getCount() + " subscriptions not acknowledged");
         }
+    }
+
+    /** The client id of subscriber {@code index}. */
+    String clientId(int index) {
+        return clientIds[index];
+    }
+
+    /** Subscriptions the broker refused (SUBACK 0x80). */
+    long refused() {
+        return refused.get();
     }
 
     /** Connections the broker closed. */
@@ -289,11 +310,13 @@ final class NioSubscribers implements AutoCloseable {
         private final boolean ws;
         private final Delivery onPayload;
         private final CountDownLatch subscribed;
+        private final java.util.concurrent.atomic.AtomicLong refused;
         private ByteBuffer raw = ByteBuffer.allocate(64 * 1024);
         private ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
         private long frameLeft;
 
-        Reader(int index, boolean ws, Delivery onPayload, CountDownLatch subscribed) {
+        Reader(int index, boolean ws, Delivery onPayload, CountDownLatch subscribed, java.util.concurrent.atomic.AtomicLong refused) {
+            this.refused = refused;
             this.index = index;
             this.ws = ws;
             this.onPayload = onPayload;
@@ -346,6 +369,9 @@ final class NioSubscribers implements AutoCloseable {
                 }
                 int end = buffer.position() + length;
                 if ((type >> 4) == 9) {
+                    if (buffer.get(end - 1) == (byte) 0x80) {
+                        refused.incrementAndGet();
+                    }
                     subscribed.countDown();
                 }
                 if ((type >> 4) == 3) {

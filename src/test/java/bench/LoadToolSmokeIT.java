@@ -34,6 +34,8 @@ class LoadToolSmokeIT {
         assertEquals(published * 10, result.get("deliveries").longValue(), line);
         assertEquals(0, result.get("lost").longValue(), line);
         assertEquals(0, result.get("duplicates").longValue(), line);
+        assertEquals(0, result.get("refused_subscriptions").longValue(), line);
+        assertEquals(0, result.get("silent_subscribers").longValue(), line);
         assertTrue(result.get("latency_p99_ms").doubleValue() > 0, line);
         double first = result.get("first_delivery_p50_ms").doubleValue();
         assertTrue(first > 0 && first <= result.get("last_delivery_p50_ms").doubleValue(), line);
