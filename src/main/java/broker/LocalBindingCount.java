@@ -29,9 +29,8 @@ import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerBasePlugin;
  * Each list gets its map as it is made, before anyone else sees it: the address manager's list factory (a private
  * field) is wrapped once, when the broker registers this plugin, before any address exists. Lists used to be adopted
  * later (at their first subscription, or by a sweep once a second), and a list that Artemis was still filling, as it
- * does for a topic's first message outside any lock, lost to the copy the entries added meanwhile: its subscribers
- * were still reached from their own node but never by messages from another node, which routes by id (a cluster
- * node logging "Could not find binding with id", and bench/cluster.sh's m losing whole subscribers).
+ * does for a topic's first message outside any lock, could lose to the copy the entries added meanwhile from its id
+ * map, by which messages from another node are routed.
  */
 final class LocalBindingCount implements ActiveMQServerBasePlugin {
 
