@@ -70,8 +70,8 @@ class HostileInputIT {
                 assertEquals("ansible/stream", received.topic(), "nothing forged among the events");
                 assertEquals(String.valueOf(i), received.payload());
             }
-            // what the hostile connections leave behind once they are gone (silent sockets go after 10 s)
-            Await.until(Duration.ofSeconds(30), () -> app.broker().server().getConnectionCount() <= connections,
+            // what the hostile connections leave behind once they are gone (silent sockets go after the handshake timeout)
+            Await.until(Duration.ofSeconds(EmbeddedBroker.HANDSHAKE_TIMEOUT_SECONDS + 20), () -> app.broker().server().getConnectionCount() <= connections,
                     () -> app.broker().server().getConnectionCount() + " connections still open");
             long grown = heapAfterCollection() - heapBefore;
             System.out.printf("heap after %,d hostile inputs: %+,d KiB%n", INPUTS, grown / 1024);

@@ -178,14 +178,15 @@ class PacketCheckIT {
     }
 
     @Test
-    void sockets_that_never_send_a_packet_are_closed_without_a_log_line() throws Exception {
+    void sockets_that_never_send_a_packet_are_closed_after_the_handshake_timeout_without_a_log_line() throws Exception {
         try (LogCapture log = LogCapture.open();
              FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
             List<Socket> silent = new java.util.ArrayList<>();
+            long opened = System.nanoTime();
             for (int i = 0; i < 5; i++) {
                 Socket socket = new Socket();
                 socket.connect(new InetSocketAddress("127.0.0.1", i % 2 == 0 ? app.port("mqtt") : app.port("ws")), 5000);
-                socket.setSoTimeout(20_000); // the broker's handshake timeout is 10 s
+                socket.setSoTimeout((EmbeddedBroker.HANDSHAKE_TIMEOUT_SECONDS + 15) * 1000);
                 if (i == 4) {
                     socket.getOutputStream().write(new byte[] {0x10, 0x0c}); // the start of a CONNECT, and no more
                 }
@@ -195,6 +196,10 @@ class PacketCheckIT {
                 assertClosed(socket);
                 socket.close();
             }
+            // not before the handshake timeout: a storm's clients whose first bytes a busy event loop has not read yet
+            // must not be closed after they were served (bench/cluster.sh m lost subscribers so at 10 s)
+            long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - opened);
+            assertTrue(seconds >= EmbeddedBroker.HANDSHAKE_TIMEOUT_SECONDS - 1, "closed after " + seconds + " s");
             assertTrue(log.problems().isEmpty(), "no ERROR or WARN: " + log.problems());
         }
     }
