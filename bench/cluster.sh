@@ -91,8 +91,8 @@ r = {k: {f: statistics.median([x[f] for x in v]) if isinstance(v[-1][f], (int, f
 for k, v in runs.items():
     if len(v) > 1 and "deliveries_per_s" in v[-1]:
         print(f"{k}: median of {len(v)} runs; deliveries/s {[round(x['deliveries_per_s']) for x in v]}, p99 ms {[x['latency_p99_ms'] for x in v]}")
-print("| scenario | deliveries/s | latency p50 ms | p99 ms | lost | duplicates | node A CPU % | node A peak RSS MiB |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| scenario | deliveries/s | latency p50 ms | p99 ms | lost | duplicates | closed by broker | node A CPU % | node A peak RSS MiB |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for k in ["f0", "f1", "f2", "l-same-node", "l-other-node", "m"]:
     if k in r:
         x = r[k]
