@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cost of a Firehose cluster (issue 13): two nodes (fat-jar processes, the README's JVM options) on this machine.
 # usage: bench/cluster.sh [f0] [f1] [f2] [l] [m]...   (default: all, about 5 minutes; a scenario given several times
-#        runs that often, and the table shows medians)
+#        runs that often, and the table shows medians; lost, duplicates and closed by broker are the worst run's)
 #   f0: standalone node (no cluster), 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, flat out      (deliveries/s)
 #   f1: the same on node A of a two-node cluster, node B idle                                    (the cluster's own cost)
 #   f2: the same with the subscribers split: 500 on A (the publisher's node), 500 on B           (the cost of crossing)
@@ -86,8 +86,11 @@ runs = {}
 for line in open(sys.argv[1]):
     if line.startswith("RESULT "):
         x = json.loads(line[7:]); runs.setdefault(x["label"], []).append(x)
-# a scenario given several times (bench/cluster.sh f0 f1 f2 f0 f1 f2): each figure is the median of its runs
-r = {k: {f: statistics.median([x[f] for x in v]) if isinstance(v[-1][f], (int, float)) else v[-1][f] for f in v[-1]} for k, v in runs.items()}
+# a scenario given several times (bench/cluster.sh f0 f1 f2 f0 f1 f2): each figure is the median of its runs, but what
+# is lost, duplicated or closed is its worst run's (a median would hide one bad run in three)
+WORST = ("lost", "duplicates", "closed_by_broker", "silent_subscribers")
+r = {k: {f: (max if f in WORST else statistics.median)([x[f] for x in v]) if isinstance(v[-1][f], (int, float)) else v[-1][f]
+         for f in v[-1]} for k, v in runs.items()}
 for k, v in runs.items():
     if len(v) > 1 and "deliveries_per_s" in v[-1]:
         print(f"{k}: median of {len(v)} runs; deliveries/s {[round(x['deliveries_per_s']) for x in v]}, p99 ms {[x['latency_p99_ms'] for x in v]}")
@@ -97,7 +100,7 @@ for k in ["f0", "f1", "f2", "l-same-node", "l-other-node", "m"]:
     if k in r:
         x = r[k]
         print(f"| {k} | {x.get('deliveries_per_s', 0):,.0f} | {x.get('latency_p50_ms', 0):.2f} | {x.get('latency_p99_ms', 0):.2f} | "
-              f"{x.get('lost', 0):,.0f} | {x.get('duplicates', 0):,.0f} | {x.get('broker_cpu_percent', 0):.0f} | {x.get('broker_peak_rss_mib', 0):,.0f} |")
+              f"{x.get('lost', 0):,.0f} | {x.get('duplicates', 0):,.0f} | {x.get('closed_by_broker', 0):,.0f} | {x.get('broker_cpu_percent', 0):.0f} | {x.get('broker_peak_rss_mib', 0):,.0f} |")
 if "m-propagation" in r:
     print(f"m: node A knew of all 10,000 subscriptions {r['m-propagation']['seconds']:.1f} s after node B had them")
 if "m-rss" in r:
