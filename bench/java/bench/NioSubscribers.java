@@ -125,8 +125,10 @@ final class NioSubscribers implements AutoCloseable {
         return (long) (i + 1) * wsCount / total != (long) i * wsCount / total;
     }
 
-    /** Blocking: reads one packet (in one WebSocket frame if {@code ws}) and checks its type. */
-    /** Reads one packet of the given type; returns its last byte (a SUBACK's return code for one filter). */
+    /**
+     * Blocking: reads one packet (in one WebSocket frame if {@code ws}), checks its type and returns its last byte (a
+     * SUBACK's return code for one filter).
+     */
     private static byte expect(SocketChannel channel, boolean ws, int type, String name) throws IOException {
         if (ws) {
             ByteBuffer head = read(channel, 2);
