@@ -26,11 +26,12 @@ public final class BrokerMetrics implements MeterBinder {
         FunctionCounter.builder("firehose.broker.connections.opened", broker, b -> b.server() == null ? 0 : b.server().getTotalConnectionCount())
                 .description("MQTT connections opened since start").register(registry);
         for (String listener : broker.clientListeners()) {
-            for (String reason : List.of(Refusals.MAX_CONNECTIONS, Refusals.INVALID_STRING, Refusals.CLIENT_ID, Refusals.MALFORMED_PACKET)) {
+            for (String reason : List.of(Refusals.MAX_CONNECTIONS, Refusals.INVALID_STRING, Refusals.CLIENT_ID, Refusals.MALFORMED_PACKET,
+                    Refusals.HANDSHAKE_TIMEOUT)) {
                 FunctionCounter.builder("firehose.broker.connections.refused", broker, b -> b.refused(listener, reason))
                         .tags("listener", listener, "reason", reason)
                         .description("Connections the broker closed: over max-connections, a malformed string, a client id it cannot hold, "
-                                + "bytes that are no MQTT packet")
+                                + "bytes that are no MQTT packet, no first packet within the handshake timeout")
                         .register(registry);
             }
         }

@@ -30,6 +30,7 @@ public record BrokerSettings(
         boolean eventLoopDelivery,
         boolean eventLoopConnect,
         int serverKeepAliveSeconds,
+        int handshakeTimeoutSeconds,
         List<Account> publishers,
         Account internal,
         ClusterSettings cluster) {
@@ -61,6 +62,7 @@ public record BrokerSettings(
                 Boolean.parseBoolean(text(property, "firehose.broker.event-loop-delivery", "true")),
                 Boolean.parseBoolean(text(property, "firehose.broker.event-loop-connect", "true")),
                 (int) number(property, "firehose.broker.server-keep-alive", 60),
+                atLeast(1, "firehose.broker.handshake-timeout", (int) number(property, "firehose.broker.handshake-timeout", 10)),
                 publishers,
                 internal,
                 ClusterSettings.from(property));
@@ -78,6 +80,13 @@ public record BrokerSettings(
     private static long number(Function<String, Optional<String>> property, String key, long fallback) {
         String value = text(property, key, "");
         return value.isEmpty() ? fallback : parse(key, value);
+    }
+
+    private static int atLeast(int least, String key, int value) {
+        if (value < least) {
+            throw new IllegalArgumentException(key + " must be at least " + least + ", not " + value);
+        }
+        return value;
     }
 
     private static int parse(String key, String value) {

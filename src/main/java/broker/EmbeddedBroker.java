@@ -40,15 +40,6 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedBroker.class);
 
-    /**
-     * How long a new socket has to send its first bytes. Artemis decides on its scheduler thread, without looking at
-     * the socket: when an event loop is behind (a reconnect storm), a client that sent its CONNECT at once but whose
-     * bytes the loop had not read yet is closed anyway, after it was served (CONNACK, SUBACK, even messages), with an
-     * ERROR that the log configuration drops (AMQ224088, a flood otherwise). At Artemis' 10 s, 15-687 of 10,000
-     * subscribers were closed so in 16 of 78 runs of bench/cluster.sh m (none in 11 at 30 s); 30 s leaves a storm three
-     * times the room and costs little: a silent socket holds its file for 30 s instead of 10 (docs/artemis-changes.md row 30).
-     */
-    static final int HANDSHAKE_TIMEOUT_SECONDS = 30;
 
     static final String VERSION = Objects.requireNonNullElse(EmbeddedBroker.class.getPackage().getImplementationVersion(), "dev");
 
@@ -102,6 +93,9 @@ public final class EmbeddedBroker extends ServiceSupport {
         server = new ArtemisServer(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()), eventLoopDelivery,
                 subscriptions);
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers, settings.eventLoopConnect()));
+        HandshakeTimeout acceptors = new HandshakeTimeout(refusals, settings.handshakeTimeoutSeconds());
+        listeners.keySet().stream().filter(name -> !name.equals(ClusterLinks.ACCEPTOR))
+                .forEach(name -> server.getServiceRegistry().addAcceptorFactory(name, acceptors));
         if (settings.wsPort() > 0 || settings.tlsConfigured()) {
             WebSocketTraces.install(refusals);
         }
@@ -433,7 +427,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         params.put(TransportConstants.HOST_PROP_NAME, settings.host());
         params.put(TransportConstants.PORT_PROP_NAME, port);
         params.put(TransportConstants.PROTOCOLS_PROP_NAME, "MQTT");
-        params.put(TransportConstants.HANDSHAKE_TIMEOUT, HANDSHAKE_TIMEOUT_SECONDS);
+        params.put(TransportConstants.HANDSHAKE_TIMEOUT, settings.handshakeTimeoutSeconds()); // on the event loop: HandshakeTimeout
         if (settings.ioThreads() > 0) {
             params.put(TransportConstants.REMOTING_THREADS_PROPNAME, settings.ioThreads()); // Netty event loops
         }

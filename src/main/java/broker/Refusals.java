@@ -25,6 +25,8 @@ final class Refusals {
     static final String INVALID_STRING = "invalid-string";
     /** A client id Artemis cannot hold: it writes ids into filter expressions unquoted ({@code '}). */
     static final String CLIENT_ID = "client-id";
+    /** A socket that sent no first packet within {@code firehose.broker.handshake-timeout} ({@link HandshakeTimeout}). */
+    static final String HANDSHAKE_TIMEOUT = "handshake-timeout";
     /** Bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size, ...). */
     static final String MALFORMED_PACKET = "malformed-packet";
 
@@ -60,7 +62,10 @@ final class Refusals {
         }
     }
 
-    /** Counts a connection closed already (by Netty, or by this class): one log line a minute per reason. */
+    /**
+     * Counts a connection closed already (by Netty, or by this class), or about to be: one log line a minute per reason.
+     * {@code remote}: the client's address, null when not known.
+     */
     void closed(String listener, String reason, Object remote, String why) {
         counts.computeIfAbsent(listener + "/" + reason, k -> new LongAdder()).increment();
         AtomicLong last = lastLogged.computeIfAbsent(reason, r -> new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS));
@@ -69,8 +74,8 @@ final class Refusals {
         long now = System.nanoTime();
         if (now - then >= LOG_INTERVAL_NANOS && last.compareAndSet(then, now)) {
             unlogged.get(reason).addAndGet(-count);
-            LOG.warn("Closed the connection from {} on {}: {}; {} closed for this reason ({}) since the last such line",
-                    remote, listener, why, count, reason);
+            LOG.warn("Closed the connection {} on {}: {}; {} closed for this reason ({}) since the last such line",
+                    remote == null ? "of a client" : "from " + remote, listener, why, count, reason);
         }
     }
 

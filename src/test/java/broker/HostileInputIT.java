@@ -37,6 +37,8 @@ class HostileInputIT {
 
     private static final int INPUTS = 2_000;
     private static final int EVENTS = 400;
+    /** Seconds a silent socket may stay (the silent inputs are gone this long after the attack). */
+    private static final int HANDSHAKE_TIMEOUT_SECONDS = 5;
     /** What 2,000 refused connections may leave in the heap: 2 KiB each would reach it (1.2 MiB measured; holding on
      * to each refused connection left 7.6 MiB). */
     private static final long HEAP_BOUND = 4L << 20;
@@ -51,7 +53,8 @@ class HostileInputIT {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         System.setErr(new java.io.PrintStream(printed, true, StandardCharsets.UTF_8));
         try (LogCapture log = LogCapture.open();
-             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0")
+                     .set("firehose.broker.handshake-timeout", String.valueOf(HANDSHAKE_TIMEOUT_SECONDS)).start()) {
             Subscriber subscriber = Subscriber.connect(app.tcpUrl(), Clients.id("steady"), false).subscribe("ansible/#", 1);
             MqttClient publisher = Clients.publisher(app.tcpUrl());
             long heapBefore = heapAfterCollection();
@@ -71,7 +74,7 @@ class HostileInputIT {
                 assertEquals(String.valueOf(i), received.payload());
             }
             // what the hostile connections leave behind once they are gone (silent sockets go after the handshake timeout)
-            Await.until(Duration.ofSeconds(EmbeddedBroker.HANDSHAKE_TIMEOUT_SECONDS + 20), () -> app.broker().server().getConnectionCount() <= connections,
+            Await.until(Duration.ofSeconds(HANDSHAKE_TIMEOUT_SECONDS + 20), () -> app.broker().server().getConnectionCount() <= connections,
                     () -> app.broker().server().getConnectionCount() + " connections still open");
             long grown = heapAfterCollection() - heapBefore;
             System.out.printf("heap after %,d hostile inputs: %+,d KiB%n", INPUTS, grown / 1024);
