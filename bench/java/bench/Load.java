@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.IntStream;
 
 /**
  * MQTT fan-out load against any broker: N subscribers (TCP and/or WebSocket, one NIO thread), M publishers (plain
@@ -213,8 +214,10 @@ public final class Load {
             }
             result.put("silent_subscribers", silent.size());
             if (!silent.isEmpty() && total > 0) {
-                System.out.printf(Locale.ROOT, "%d subscribers got none of the measured messages, e.g. %s%n", silent.size(),
-                        silent.subList(0, Math.min(5, silent.size())));
+                long closed = IntStream.range(0, expected.length).filter(s -> subs.closed(s)
+                        && Arrays.stream(expected[s]).allMatch(next -> next == 0)).count();
+                System.out.printf(Locale.ROOT, "%d subscribers got none of the measured messages, e.g. %s; the broker had closed %d of them%n",
+                        silent.size(), silent.subList(0, Math.min(5, silent.size())), closed);
             }
             result.put("duplicates", duplicates);
             result.put("latency_p50_ms", percentile(0.50));

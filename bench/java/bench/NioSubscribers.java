@@ -212,6 +212,11 @@ final class NioSubscribers implements AutoCloseable {
         return channels.stream().filter(c -> !c.isOpen()).count();
     }
 
+    /** True when the broker closed subscriber {@code index}'s connection. */
+    boolean closed(int index) {
+        return !channels.get(index).isOpen();
+    }
+
     @Override
     public void close() throws Exception {
         running = false;

@@ -36,6 +36,7 @@ class LoadToolSmokeIT {
         assertEquals(0, result.get("duplicates").longValue(), line);
         assertEquals(0, result.get("refused_subscriptions").longValue(), line);
         assertEquals(0, result.get("silent_subscribers").longValue(), line);
+        assertEquals(0, result.get("closed_by_broker").longValue(), line);
         assertTrue(result.get("latency_p99_ms").doubleValue() > 0, line);
         double first = result.get("first_delivery_p50_ms").doubleValue();
         assertTrue(first > 0 && first <= result.get("last_delivery_p50_ms").doubleValue(), line);

@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.DataInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -100,7 +97,7 @@ class HandshakeTimeoutIT {
                 silent.add(socket);
             }
             for (Socket socket : silent) {
-                assertClosed(socket);
+                RawMqtt.assertClosed(socket);
                 socket.close();
             }
             long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - opened);
@@ -133,18 +130,5 @@ class HandshakeTimeoutIT {
             }
         }
         throw new AssertionError("no connection on port " + port);
-    }
-
-    private static void assertClosed(Socket socket) throws IOException {
-        InputStream in = socket.getInputStream();
-        try {
-            while (in.read() >= 0) {
-                // drain until the end
-            }
-        } catch (SocketTimeoutException e) {
-            throw new AssertionError("the connection stayed open");
-        } catch (IOException reset) {
-            // closed with a reset: closed too
-        }
     }
 }

@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,18 +47,18 @@ class PacketCheckIT {
                     RawMqtt.concat(bytes("ansible/"), new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}))) {
                 try (Socket publisher = RawMqtt.publisher(port, Clients.id("bad"), FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
                     publisher.getOutputStream().write(RawMqtt.publish(topic, bytes("forged")));
-                    assertClosed(publisher);
+                    RawMqtt.assertClosed(publisher);
                 }
             }
             try (Socket subscriber = RawMqtt.subscriber(port, Clients.id("sub"), 0, "ansible/ok", 0)) {
                 subscriber.getOutputStream().write(RawMqtt.subscribe(RawMqtt.concat(bytes("ansible/"), new byte[] {0})));
-                assertClosed(subscriber);
+                RawMqtt.assertClosed(subscriber);
             }
             try (Socket socket = new Socket()) {
                 socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
                 socket.setSoTimeout(5000);
                 socket.getOutputStream().write(RawMqtt.connect(new byte[] {'i', 'd', (byte) 0xc3}));
-                assertClosed(socket); // no CONNACK: closed
+                RawMqtt.assertClosed(socket); // no CONNACK: closed
             }
 
             try (Socket socket = new Socket()) {
@@ -70,7 +68,7 @@ class PacketCheckIT {
                 byte[] body = RawMqtt.concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x06, 0, 0}, lengthPrefixed(bytes("willer")),
                         lengthPrefixed(RawMqtt.concat(bytes("ansible/w"), new byte[] {0})), lengthPrefixed(bytes("gone")));
                 socket.getOutputStream().write(RawMqtt.concat(new byte[] {0x10, (byte) body.length}, body));
-                assertClosed(socket);
+                RawMqtt.assertClosed(socket);
             }
 
             // nothing forged came through: the next message is the good one published after them
@@ -184,7 +182,7 @@ class PacketCheckIT {
             socket.setSoTimeout(5000);
             socket.getOutputStream().write(bytes);
             try {
-                assertClosed(socket);
+                RawMqtt.assertClosed(socket);
                 return 1;
             } catch (AssertionError open) {
                 return 0;
@@ -243,19 +241,6 @@ class PacketCheckIT {
     }
 
     /** The broker closed the connection: the stream ends (anything it sent before, e.g. a SUBACK, is skipped). */
-    private static void assertClosed(Socket socket) throws IOException {
-        InputStream in = socket.getInputStream();
-        try {
-            while (in.read() >= 0) {
-                // drain until the end
-            }
-        } catch (SocketTimeoutException e) {
-            throw new AssertionError("the connection stayed open");
-        } catch (IOException reset) {
-            // closed with a reset: closed too
-        }
-    }
-
     private static byte[] lengthPrefixed(byte[] text) {
         return RawMqtt.concat(new byte[] {(byte) (text.length >> 8), (byte) text.length}, text);
     }

@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -135,6 +137,20 @@ public final class RawMqtt {
 
     private static byte[] string(byte[] utf8) {
         return concat(new byte[] {(byte) (utf8.length >> 8), (byte) utf8.length}, utf8);
+    }
+
+    /** Reads {@code socket} to its end: fails if it stays open past its read timeout (a reset counts as closed). */
+    public static void assertClosed(Socket socket) throws IOException {
+        InputStream in = socket.getInputStream();
+        try {
+            while (in.read() >= 0) {
+                // drain until the end
+            }
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("the connection stayed open");
+        } catch (IOException reset) {
+            // closed with a reset: closed too
+        }
     }
 
     /** The parts one after another. */
