@@ -40,7 +40,6 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedBroker.class);
 
-
     static final String VERSION = Objects.requireNonNullElse(EmbeddedBroker.class.getPackage().getImplementationVersion(), "dev");
 
     /** Slots in each chunk of a subscription queue's intake buffer (a power of two). */

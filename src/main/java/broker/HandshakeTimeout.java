@@ -34,9 +34,11 @@ import org.apache.activemq.artemis.utils.actors.OrderedExecutor;
  * once, after the loop had served them (CONNACK, SUBACK, even events), because the close was queued before the read.
  * On the loop the timer can only fire when the loop runs its tasks, after it has read what arrived in time.
  * <p>
- * How: the acceptor's scheduler is used for this timer and, from other threads, for its batch flusher and HTTP
- * keep-alive scan. A task scheduled from an event loop's own thread (the timer, started in {@code channelActive}) runs
- * on that loop; everything else goes to Artemis' scheduler as before. docs/artemis-changes.md row 30.
+ * How: the acceptor hands its scheduler this timer, its one one-shot task, and two periodic ones (the batch flusher,
+ * the HTTP keep-alive scan). A one-shot task of the timeout's delay, in seconds, scheduled from an event loop's own
+ * thread (the timer, started in {@code channelActive}) runs on that loop; everything else goes to Artemis' scheduler
+ * as before. Relies on Netty's {@code ThreadExecutorMap} to find the calling thread's loop. docs/artemis-changes.md
+ * row 30.
  */
 final class HandshakeTimeout implements AcceptorFactory {
 
@@ -54,27 +56,32 @@ final class HandshakeTimeout implements AcceptorFactory {
             ScheduledExecutorService scheduledThreadPool, Map<String, ProtocolManager> protocolMap, String threadFactoryGroupName,
             MetricsManager metricsManager) {
         return new NettyAcceptor(name, clusterConnection, configuration, handler, listener,
-                new OnEventLoop(scheduledThreadPool, () -> refusals.closed(name, Refusals.HANDSHAKE_TIMEOUT, null,
+                new OnEventLoop(scheduledThreadPool, seconds, () -> refusals.closed(name, Refusals.HANDSHAKE_TIMEOUT, null,
                         "it sent no packet within " + seconds + " s")),
                 new OrderedExecutor(threadPool), protocolMap, threadFactoryGroupName, metricsManager);
     }
 
-    /** Artemis' scheduler, except for one-shot tasks scheduled from an event loop's thread: those run on that loop. */
+    /**
+     * Artemis' scheduler, except for a one-shot task of the handshake timeout's delay scheduled from an event loop's
+     * thread: that one runs on that loop.
+     */
     static final class OnEventLoop implements ScheduledExecutorService {
 
         private final ScheduledExecutorService scheduler;
+        private final int seconds;
         private final Runnable counted;
 
         /** {@code counted}: runs before each task scheduled on an event loop (the timer fired: a socket closed). */
-        OnEventLoop(ScheduledExecutorService scheduler, Runnable counted) {
+        OnEventLoop(ScheduledExecutorService scheduler, int seconds, Runnable counted) {
             this.scheduler = scheduler;
+            this.seconds = seconds;
             this.counted = counted;
         }
 
         @Override
         public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
             EventExecutor loop = ThreadExecutorMap.currentExecutor();
-            if (loop == null || !loop.inEventLoop()) {
+            if (loop == null || !loop.inEventLoop() || unit != TimeUnit.SECONDS || delay != seconds) {
                 return scheduler.schedule(command, delay, unit);
             }
             return loop.schedule(() -> {
