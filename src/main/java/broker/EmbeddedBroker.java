@@ -74,7 +74,7 @@ public final class EmbeddedBroker extends ServiceSupport {
     private volatile Thread exitHook;
     private WildcardBindingRepair wildcardRepair;
     private ScheduledFuture<?> repairTask;
-    private final LocalBindingCount localBindings = new LocalBindingCount();
+    private final LocalBindingCount localBindings;
     private volatile boolean clusterRefused;
     /** The other nodes linked at the last look (cluster watch thread only). */
     private Map<String, String> linked = Map.of();
@@ -82,6 +82,7 @@ public final class EmbeddedBroker extends ServiceSupport {
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
         this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()));
+        this.localBindings = new LocalBindingCount(settings.cluster().enabled());
     }
 
     @Override

@@ -31,21 +31,34 @@ import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerBasePlugin;
  * later (at their first subscription, or by a sweep once a second), and a list that Artemis was still filling, as it
  * does for a topic's first message outside any lock, could lose to the copy the entries added meanwhile from its id
  * map, by which messages from another node are routed.
+ * <p>
+ * On a clustered node the factory also wraps each list in {@link RemoteRouteIds}, which writes the ids of the other
+ * nodes' subscriptions a message goes to once per message instead of once per subscription.
  */
 final class LocalBindingCount implements ActiveMQServerBasePlugin {
 
     private static final Field ID_MAP = field(BindingsImpl.class, "bindingsIdMap");
     private static final Field FACTORY = field(SimpleAddressManager.class, "bindingsFactory");
 
+    private final boolean clustered;
+
+    /** {@code clustered}: the lists also write remote subscriptions' ids once per message ({@link RemoteRouteIds}). */
+    LocalBindingCount(boolean clustered) {
+        this.clustered = clustered;
+    }
+
     @Override
     public void registered(ActiveMQServer server) {
         if (!(server.getPostOffice() instanceof PostOfficeImpl office) || !(office.getAddressManager() instanceof SimpleAddressManager manager)) {
             throw new IllegalStateException("this Artemis' post office is not the one broker.LocalBindingCount knows");
         }
+        if (clustered) {
+            RemoteRouteIds.requireArtemis();
+        }
         try {
             BindingsFactory made = (BindingsFactory) FACTORY.get(manager);
             if (!(made instanceof Counting)) {
-                FACTORY.set(manager, new Counting(made, manager));
+                FACTORY.set(manager, new Counting(made, manager, clustered));
             }
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);
@@ -54,6 +67,9 @@ final class LocalBindingCount implements ActiveMQServerBasePlugin {
 
     /** The local subscriptions {@code bindings} counts, or -1 while it is not adopted (for tests). */
     static int localSubscriptions(Bindings bindings) {
+        if (bindings instanceof RemoteRouteIds routes) {
+            bindings = routes.artemis();
+        }
         try {
             return bindings instanceof BindingsImpl && ID_MAP.get(bindings) instanceof Counted counted ? counted.local() : -1;
         } catch (IllegalAccessException e) {
@@ -78,7 +94,7 @@ final class LocalBindingCount implements ActiveMQServerBasePlugin {
      * the address itself, and would reap a topic followed by "#" subscribers every minute, to rebuild its list at its
      * next message: docs/artemis-changes.md row 29).
      */
-    private record Counting(BindingsFactory artemis, SimpleAddressManager addresses) implements BindingsFactory {
+    private record Counting(BindingsFactory artemis, SimpleAddressManager addresses, boolean clustered) implements BindingsFactory {
 
         @Override
         public Bindings createBindings(SimpleString address) throws Exception {
@@ -86,7 +102,7 @@ final class LocalBindingCount implements ActiveMQServerBasePlugin {
             if (bindings instanceof BindingsImpl) {
                 ID_MAP.set(bindings, new Counted());
             }
-            return bindings;
+            return clustered ? new RemoteRouteIds(bindings) : bindings;
         }
 
         @Override

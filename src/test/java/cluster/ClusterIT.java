@@ -6,22 +6,36 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.LeaderElection;
 import firehose.LogCapture;
+import firehose.RawMqtt;
 import gerrit.FakeGerrit;
 import firehose.Subscriber;
+import org.apache.activemq.artemis.api.core.Message;
+import org.apache.activemq.artemis.api.core.SimpleString;
+import org.apache.activemq.artemis.core.message.impl.CoreMessage;
+import org.apache.activemq.artemis.core.postoffice.Bindings;
+import org.apache.activemq.artemis.core.server.RoutingContext;
+import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
+import org.apache.activemq.artemis.core.server.impl.RoutingContextImpl;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.junit.jupiter.api.AfterEach;
@@ -143,6 +157,75 @@ class ClusterIT {
         }
         Await.until(WAIT, () -> remoteSubscriptions(nodes.get(0)) == before + count,
                 () -> "node 1 knows " + (remoteSubscriptions(nodes.get(0)) - before) + " of " + count);
+    }
+
+    @Test
+    void an_event_for_many_subscribers_of_another_node_carries_their_ids_written_once_and_reaches_each_once() throws Exception {
+        startAll(cluster(dir, 2, PASSWORD));
+        FirehoseApp publishing = nodes.get(0);
+        FirehoseApp other = nodes.get(1);
+        String topic = "ansible/deploy/web";
+        long before = remoteSubscriptions(publishing);
+        int count = 300;
+        List<Socket> subscribers = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            Socket socket = RawMqtt.subscriber(other.port("mqtt"), "many-" + i, 0, topic, 0);
+            clients.add(socket);
+            subscribers.add(socket);
+        }
+        Await.until(WAIT, () -> remoteSubscriptions(publishing) == before + count,
+                () -> "node 1 knows " + (remoteSubscriptions(publishing) - before) + " of " + count);
+
+        // what the publishing node routes: every remote subscription's id once, in one write (Artemis wrote them one
+        // at a time, each write copying all the ids before it: 4·N² bytes per event)
+        SimpleString address = SimpleString.of(topic.replace('/', '.')); // Artemis' name of the topic
+        Bindings list = publishing.broker().server().getPostOffice().lookupBindingsForAddress(address);
+        Set<Long> remote = list.getBindings().stream().filter(RemoteQueueBinding.class::isInstance)
+                .map(binding -> ((RemoteQueueBinding) binding).getRemoteQueueID()).collect(Collectors.toSet());
+        assertEquals(count, remote.size());
+        RouteIdWrites message = new RouteIdWrites();
+        message.setAddress(address);
+        RoutingContext context = new RoutingContextImpl(null);
+        list.route(message, context);
+        assertEquals(1, message.writes, "writes of the remote subscriptions' ids");
+        List<Long> ids = message.ids();
+        assertEquals(count, ids.size(), "ids written");
+        assertEquals(remote, new HashSet<>(ids));
+        assertEquals(1, context.getQueueCount(), "one queue: the one towards the other node");
+
+        // and a real event reaches each of them once
+        try (Socket publisher = RawMqtt.publisher(publishing.port("mqtt"), "many-publisher", FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
+            publisher.getOutputStream().write(RawMqtt.publish(topic, "{\"n\":1}".getBytes(StandardCharsets.UTF_8)));
+            publisher.getOutputStream().write(RawMqtt.publish(topic, "end".getBytes(StandardCharsets.UTF_8)));
+        }
+        for (Socket subscriber : subscribers) {
+            assertEquals(List.of("{\"n\":1}", "end"), RawMqtt.payloadsUntil(subscriber, "end"));
+        }
+    }
+
+    /** A message that counts how often routing writes the ids of remote subscriptions into it. */
+    private static final class RouteIdWrites extends CoreMessage {
+
+        int writes;
+        private SimpleString header;
+
+        @Override
+        public Message putExtraBytesProperty(SimpleString key, byte[] value) {
+            if (key.startsWith(Message.HDR_ROUTE_TO_IDS)) {
+                writes++;
+                header = key;
+            }
+            return super.putExtraBytesProperty(key, value);
+        }
+
+        List<Long> ids() {
+            List<Long> ids = new ArrayList<>();
+            ByteBuffer buffer = ByteBuffer.wrap(getExtraBytesProperty(header));
+            while (buffer.hasRemaining()) {
+                ids.add(buffer.getLong());
+            }
+            return ids;
+        }
     }
 
     @Test

@@ -96,15 +96,7 @@ public final class RawMqtt {
             DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(socket.getInputStream(), 65536));
             while (count < expected) {
                 int type = in.readUnsignedByte();
-                int length = 0;
-                int shift = 0;
-                int digit;
-                do {
-                    digit = in.readUnsignedByte();
-                    length |= (digit & 0x7F) << shift;
-                    shift += 7;
-                } while ((digit & 0x80) != 0);
-                in.skipNBytes(length);
+                in.skipNBytes(remainingLength(in));
                 if ((type >> 4) == 3) {
                     count++;
                     if (perMillisecond > 0 && count % perMillisecond == 0) {
@@ -118,6 +110,39 @@ public final class RawMqtt {
             Thread.currentThread().interrupt();
         }
         return count;
+    }
+
+    /**
+     * Reads the payloads of QoS 0 PUBLISHes (as UTF-8) up to and including {@code last}; fails if the stream ends or is
+     * silent for the socket's timeout first.
+     */
+    public static java.util.List<String> payloadsUntil(Socket socket, String last) throws IOException {
+        java.util.List<String> payloads = new java.util.ArrayList<>();
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        while (payloads.isEmpty() || !payloads.get(payloads.size() - 1).equals(last)) {
+            int type = in.readUnsignedByte();
+            int length = remainingLength(in);
+            byte[] body = new byte[length];
+            in.readFully(body);
+            if ((type >> 4) == 3) {
+                int topic = ((body[0] & 0xff) << 8) | (body[1] & 0xff);
+                payloads.add(new String(body, 2 + topic, length - 2 - topic, StandardCharsets.UTF_8));
+            }
+        }
+        return payloads;
+    }
+
+    /** A packet's Remaining Length (the variable-length integer after its first byte). */
+    private static int remainingLength(DataInputStream in) throws IOException {
+        int length = 0;
+        int shift = 0;
+        int digit;
+        do {
+            digit = in.readUnsignedByte();
+            length |= (digit & 0x7F) << shift;
+            shift += 7;
+        } while ((digit & 0x80) != 0);
+        return length;
     }
 
     /** An MQTT 3.1.1 CONNECT (clean session, no keep-alive) whose client id is the bytes given. */
