@@ -9,10 +9,12 @@
 #   m:  10,000 subscribers on B: what they cost node A, which only knows of them (remote bindings), per subscriber
 # Both nodes and the load tool share this machine's CPUs: a figure here is a lower bound for nodes on machines of
 # their own. FIREHOSE_JAVA_OPTS: the nodes' JVM options (default: -Xmx768m -Xmn256m).
+# FIREHOSE_JAR: the jar to measure (default: target/firehose.jar, built if missing), e.g. an older build to compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(f0 f1 f2 l m)
-[ -f target/firehose.jar ] || mvn -q -B package -DskipTests
+firehose_jar=${FIREHOSE_JAR:-target/firehose.jar}
+[ -f "$firehose_jar" ] || mvn -q -B package -DskipTests
 mkdir -p target/bench-classes
 javac -d target/bench-classes bench/java/bench/NioSubscribers.java bench/java/bench/Load.java
 ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
@@ -33,7 +35,7 @@ node() { # name mqtt-port cluster-port other-cluster-port|- [management-port] ->
     -Dfirehose.broker.data-dir="$work/$1" -Dcamel.server.enabled=false -Dcamel.management.enabled=$([ -n "${5:-}" ] && echo true || echo false) \
     -Dcamel.management.port=${5:-0} -Dfirehose.broker.max-connections=19000 \
     "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#" "${cluster[@]}" \
-    -jar target/firehose.jar >> "$work/$1.log" 2>&1 &
+    -jar "$firehose_jar" >> "$work/$1.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 600); do (echo > /dev/tcp/127.0.0.1/"$2") 2> /dev/null && return 0; sleep 0.1; done
   echo "node $1 did not start" >&2; return 1
