@@ -13,6 +13,7 @@
 #   (each storm also prints its cost per client for every 250 clients: a cold JVM's first clients, any growth with N)
 # STORM_N: the client counts of s and p (default: 2000 10000 18000; a process here may hold 20,000 open files).
 # FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m -Xmn256m, as the README's run command has it).
+# FIREHOSE_JAVA: the java command Firehose runs on (default: java, the load tools' too), e.g. another JDK's.
 # FIREHOSE_JAR: the jar to measure (default: target/firehose.jar, built if missing), e.g. an older build to compare.
 # BROKERS: which brokers to run (default: firehose mosquitto).
 # WARMUP: seconds of load before a, b, c measure (default 5), the same for both brokers.
@@ -58,7 +59,7 @@ protocol websockets
 CONF
 if id mosquitto > /dev/null 2>&1; then chown -R mosquitto "$work/mosquitto"; chmod 755 "$work"; fi
 mosquitto_cmd=(mosquitto -c "$work/mosquitto/mosquitto.conf")
-firehose_cmd=(java ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
+firehose_cmd=(${FIREHOSE_JAVA:-java} ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
   -Dfirehose.broker.ws-port=$FH_WS -Dfirehose.broker.data-dir="$work/firehose-data" -Dfirehose.broker.max-connections=19000 -Dcamel.server.port=28080
   -Dcamel.management.port=29876 "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#"
   -jar "$firehose_jar")
