@@ -34,8 +34,9 @@ import org.apache.activemq.artemis.core.server.cluster.impl.RemoteQueueBindingIm
  * id, that tells the other node whom to deliver to): 4·N² bytes copied per event, 400 MB for 10,000 subscribers.
  * Here each remote subscription in the list is wrapped, and while this list routes a message the wrappers only
  * collect their ids; the list writes them, after what was there, once the message is routed. The store-and-forward
- * queue towards the other node is added to the routing as Artemis does it. Anything else routed through a remote
- * subscription (a redistribution, a message from another node) goes to Artemis' own code.
+ * queue towards the other node is added to the routing as Artemis does it. A remote subscription asked to route
+ * outside its list's routing of that message (a redistribution), or to route with an acknowledgement, runs Artemis'
+ * own code.
  * <p>
  * The ids end up in another order (routing order instead of reversed), which the receiving node does not look at: it
  * routes the message to each id it finds.
@@ -207,7 +208,7 @@ final class RemoteRouteIds implements Bindings {
     }
 
     /** A remote subscription that, while its list routes a message, only hands the list its id. */
-    static final class Collecting implements RemoteQueueBinding {
+    private static final class Collecting implements RemoteQueueBinding {
 
         private final RemoteQueueBinding artemis;
         private final SimpleString header;

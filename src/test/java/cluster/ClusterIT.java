@@ -197,9 +197,9 @@ class ClusterIT {
         try (Socket publisher = RawMqtt.publisher(publishing.port("mqtt"), "many-publisher", FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD)) {
             publisher.getOutputStream().write(RawMqtt.publish(topic, "{\"n\":1}".getBytes(StandardCharsets.UTF_8)));
             publisher.getOutputStream().write(RawMqtt.publish(topic, "end".getBytes(StandardCharsets.UTF_8)));
-        }
-        for (Socket subscriber : subscribers) {
-            assertEquals(List.of("{\"n\":1}", "end"), RawMqtt.payloadsUntil(subscriber, "end"));
+            for (Socket subscriber : subscribers) {
+                assertEquals(List.of("{\"n\":1}", "end"), RawMqtt.payloadsUntil(subscriber, "end"));
+            }
         }
     }
 
