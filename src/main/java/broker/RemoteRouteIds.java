@@ -169,18 +169,25 @@ final class RemoteRouteIds implements Bindings {
     private static final class Collector {
 
         private final Message message;
-        private final Map<SimpleString, Ids> byHeader = new HashMap<>(4);
+        /** Made at the first remote subscription: most routing (a node's own subscribers) meets none. */
+        private Map<SimpleString, Ids> byHeader;
 
         Collector(Message message) {
             this.message = message;
         }
 
         void add(SimpleString header, long id) {
+            if (byHeader == null) {
+                byHeader = new HashMap<>(4);
+            }
             byHeader.computeIfAbsent(header, h -> new Ids()).add(id);
         }
 
         /** Appends the collected ids to those the message carries: one property write per other node. */
         void writeTo(Message message) {
+            if (byHeader == null) {
+                return;
+            }
             byHeader.forEach((header, ids) -> {
                 byte[] before = message.getExtraBytesProperty(header);
                 int offset = before == null ? 0 : before.length;
