@@ -226,6 +226,7 @@ public final class EmbeddedBroker extends ServiceSupport {
             backPressure.stop();
         }
         if (server != null) {
+            SessionEnd.endAll(server, 10_000);
             server.stop();
             server = null;
             subscriptions.retireAll();

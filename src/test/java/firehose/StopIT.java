@@ -1,5 +1,6 @@
 package firehose;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.io.IOException;
@@ -9,6 +10,17 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.activemq.artemis.api.core.SimpleString;
+import org.apache.activemq.artemis.core.security.SecurityAuth;
+import org.apache.activemq.artemis.core.server.ActiveMQServer;
+import org.apache.activemq.artemis.core.server.Queue;
+import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerQueuePlugin;
+import org.eclipse.paho.client.mqttv3.MqttClient;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +47,62 @@ class StopIT {
         Thread.sleep(1500); // let them try at least once (Paho: 1 s, then doubling)
         app.close();
         assertNobodyConnects(port);
+    }
+
+    @Test
+    void stopping_with_subscribers_still_connected_ends_their_sessions_quietly() throws Exception {
+        // each clean session ends (its queue deleted) as its connection closes: before the journal stops, not racing it
+        List<Socket> subscribers = new ArrayList<>();
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            ActiveMQServer server = app.broker().server();
+            AtomicInteger beforeJournalStopped = new AtomicInteger();
+            AtomicInteger afterJournalStopped = new AtomicInteger();
+            String persistentId = Clients.id("kept");
+            Subscriber persistent = Subscriber.connect(app.tcpUrl(), persistentId, false).subscribe("ansible/kept", 1);
+            try {
+                for (int i = 0; i < 300; i++) {
+                    subscribers.add(RawMqtt.subscriber(app.port("mqtt"), "stay-" + i, 0, "ci/stay/" + i, 0));
+                }
+                server.registerBrokerPlugin(new ActiveMQServerQueuePlugin() {
+                    @Override
+                    public void afterDestroyQueue(Queue queue, SimpleString address, SecurityAuth session, boolean checkConsumerCount,
+                            boolean removeConsumers, boolean autoDeleteAddress) {
+                        (server.getStorageManager().isStarted() ? beforeJournalStopped : afterJournalStopped).incrementAndGet();
+                    }
+                });
+            } finally {
+                app.close();
+            }
+            assertEquals(subscribers.size(), beforeJournalStopped.get(), "clean sessions whose queue went while the journal ran");
+            assertEquals(0, afterJournalStopped.get(), "clean sessions whose queue went after the journal stopped");
+            for (Socket subscriber : subscribers) {
+                RawMqtt.assertClosed(subscriber);
+            }
+            assertEquals(List.of(), log.problems(), "a stop with clients connected logs no warning");
+            closeQuietly(persistent);
+
+            // a persistent session connected through the stop is kept: what was published while it was away reaches it
+            app.start();
+            MqttClient publisher = Clients.publisher(app.tcpUrl());
+            Clients.publish(publisher, "ansible/kept", "while away", 1, false);
+            Clients.close(publisher);
+            try (Subscriber back = Subscriber.connect(app.tcpUrl(), persistentId, false)) {
+                assertEquals("while away", back.next(Duration.ofSeconds(10)).payload());
+            }
+        } finally {
+            for (Socket subscriber : subscribers) {
+                subscriber.close();
+            }
+        }
+    }
+
+    private static void closeQuietly(Subscriber subscriber) {
+        try {
+            subscriber.close();
+        } catch (Exception lostWithTheBroker) {
+            // its connection went with the broker
+        }
     }
 
     private static void assertNobodyConnects(int port) throws Exception {
