@@ -35,6 +35,12 @@ public final class BrokerMetrics implements MeterBinder {
                         .register(registry);
             }
         }
+        for (String reason : List.of(SubscriptionLimits.PER_CLIENT, SubscriptionLimits.TOTAL)) {
+            FunctionCounter.builder("firehose.broker.subscriptions.refused", broker, b -> b.subscriptionsRefused(reason))
+                    .tags("reason", reason)
+                    .description("Subscriptions refused in their SUBACK: over max-subscriptions-per-client, or over max-subscriptions")
+                    .register(registry);
+        }
         FunctionCounter.builder("firehose.broker.messages.received", stats, BrokerStatistics::messagesReceived)
                 .description("PUBLISH packets received from clients").register(registry);
         FunctionCounter.builder("firehose.broker.messages.sent", stats, BrokerStatistics::messagesSent)

@@ -62,10 +62,11 @@ public final class EmbeddedBroker extends ServiceSupport {
     private final BrokerStatistics statistics = new BrokerStatistics();
     /** Listener name to port, in the order they are opened. */
     private final Map<String, Integer> listeners = new LinkedHashMap<>();
-    private ActiveMQServer server;
+    private volatile ActiveMQServer server;
 
     private PublisherBackPressure backPressure;
     private ConnectionLimit connectionLimit;
+    private final SubscriptionLimits subscriptionLimits;
     private final Refusals refusals = new Refusals(this::listenerOf);
     private final PacketCheck packetCheck;
     private final SubscriptionQueues subscriptions = new SubscriptionQueues();
@@ -81,7 +82,8 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
-        this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()));
+        this.subscriptionLimits = new SubscriptionLimits(settings.maxSubscriptionsPerClient(), settings.maxSubscriptions(), this::server);
+        this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()), subscriptionLimits);
         this.localBindings = new LocalBindingCount(settings.cluster().enabled());
     }
 
@@ -277,6 +279,11 @@ public final class EmbeddedBroker extends ServiceSupport {
         return refusals.count(listener, reason);
     }
 
+    /** Subscriptions refused for {@code reason} ({@code per-client}, {@code total}) since start ({@link SubscriptionLimits}). */
+    public long subscriptionsRefused(String reason) {
+        return subscriptionLimits.refused(reason);
+    }
+
     /** The listeners open, by name ({@code mqtt}, {@code mqtt-ws}, ...; the cluster port not among them). */
     public List<String> clientListeners() {
         return listeners.keySet().stream().filter(name -> !name.equals(ClusterLinks.ACCEPTOR)).toList();
@@ -367,7 +374,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         wildcardRepair = new WildcardBindingRepair(config.getWildcardConfiguration());
         config.registerBrokerPlugin(wildcardRepair);
         config.registerBrokerPlugin(localBindings);
-        subscriptions.configure(config);
+        subscriptions.configure(config, subscriptionLimits);
         config.registerBrokerPlugin(subscriptions);
         eventLoopDelivery = settings.eventLoopDelivery() ? new EventLoopDelivery() : null;
         if (eventLoopDelivery != null) {

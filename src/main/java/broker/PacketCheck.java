@@ -44,8 +44,8 @@ import io.netty.util.ReferenceCountUtil;
  *       decoder has already turned each malformed byte sequence into U+FFFD, so a string holding U+FFFD is refused;</li>
  *   <li>a SUBSCRIBE filter that breaks the wildcard rules ({@code a/#/b}, {@code #/a}, {@code a+b}, empty) gets the
  *       failure code in the SUBACK (0x80; MQTT 5: 0x8F, topic filter invalid) and subscribes to nothing, where Artemis
- *       granted some (QoS 0) and logged an ERROR for the empty one; the packet's valid filters are subscribed as
- *       usual;</li>
+ *       granted some (QoS 0) and logged an ERROR for the empty one; so does one over a subscription limit (MQTT 5:
+ *       0x97, quota exceeded; {@link SubscriptionLimits}); the packet's other filters are subscribed as usual;</li>
  *   <li>MQTT 5 expiry intervals within what Artemis and the server's limits hold ({@link ExpiryIntervals}).</li>
  * </ul>
  */
@@ -53,18 +53,22 @@ import io.netty.util.ReferenceCountUtil;
 final class PacketCheck extends ChannelDuplexHandler {
 
     private static final AttributeKey<Integer> LEVEL = AttributeKey.valueOf("firehose.mqtt-level");
-    /** Per connection: SUBSCRIBE packet id → which of its filters were refused, for its SUBACK. */
-    private static final AttributeKey<Map<Integer, boolean[]>> REFUSED_FILTERS = AttributeKey.valueOf("firehose.refused-filters");
+    /** Per connection: SUBSCRIBE packet id → the failure codes of its refused filters (0: not refused), for its SUBACK. */
+    private static final AttributeKey<Map<Integer, int[]>> REFUSED_FILTERS = AttributeKey.valueOf("firehose.refused-filters");
+    private static final AttributeKey<SubscriptionLimits.Pending> PENDING = AttributeKey.valueOf("firehose.pending-subscriptions");
     private static final int FAILURE_311 = 0x80;
     private static final int TOPIC_FILTER_INVALID_5 = 0x8F;
+    private static final int QUOTA_EXCEEDED_5 = 0x97;
 
     private final Refusals refusals;
     private final ExpiryIntervals expiry;
+    private final SubscriptionLimits limits;
     private final FrameErrors frameErrors = new FrameErrors();
 
-    PacketCheck(Refusals refusals, ExpiryIntervals expiry) {
+    PacketCheck(Refusals refusals, ExpiryIntervals expiry, SubscriptionLimits limits) {
         this.refusals = refusals;
         this.expiry = expiry;
+        this.limits = limits;
     }
 
     /**
@@ -139,23 +143,44 @@ final class PacketCheck extends ChannelDuplexHandler {
         refusals.refuse(ctx.channel(), Refusals.CLIENT_ID, why, MqttMessageBuilders.connAck().returnCode(code).sessionPresent(false).build());
     }
 
-    /** The SUBSCRIBE with its valid filters only; null when it has none (its SUBACK is then written here). */
+    /**
+     * The SUBSCRIBE with the filters it may subscribe only (valid, within the limits); null when it has none (its SUBACK
+     * is then written here).
+     */
     private MqttSubscribeMessage withValidFilters(ChannelHandlerContext ctx, MqttSubscribeMessage subscribe) {
+        Integer level = ctx.channel().attr(LEVEL).get();
+        boolean v5 = level != null && level == 5;
+        int id = subscribe.variableHeader().messageId();
         List<MqttTopicSubscription> all = subscribe.payload().topicSubscriptions();
-        boolean[] refused = new boolean[all.size()];
-        List<MqttTopicSubscription> valid = new ArrayList<>();
+        int[] refused = new int[all.size()];
+        List<String> validFilters = new ArrayList<>();
         for (int i = 0; i < all.size(); i++) {
-            refused[i] = !validFilter(all.get(i).topicFilter());
-            if (!refused[i]) {
+            if (validFilter(all.get(i).topicFilter())) {
+                validFilters.add(all.get(i).topicFilter());
+            } else {
+                refused[i] = v5 ? TOPIC_FILTER_INVALID_5 : FAILURE_311;
+            }
+        }
+        SubscriptionLimits.Pending inFlight = ctx.channel().attr(PENDING).get();
+        if (inFlight == null) {
+            inFlight = new SubscriptionLimits.Pending();
+            ctx.channel().attr(PENDING).set(inFlight);
+        }
+        boolean[] over = limits.screen(ctx.channel(), inFlight, id, validFilters);
+        List<MqttTopicSubscription> valid = new ArrayList<>();
+        for (int i = 0, v = 0; i < all.size(); i++) {
+            if (refused[i] == 0 && over[v++]) {
+                refused[i] = v5 ? QUOTA_EXCEEDED_5 : FAILURE_311;
+            }
+            if (refused[i] == 0) {
                 valid.add(all.get(i));
             }
         }
         if (valid.size() == all.size()) {
             return subscribe;
         }
-        int id = subscribe.variableHeader().messageId();
         if (valid.isEmpty()) {
-            ctx.writeAndFlush(subAck(id, merge(ctx, refused, List.of())));
+            ctx.writeAndFlush(subAck(id, merge(refused, List.of())));
             return null;
         }
         ctx.channel().attr(REFUSED_FILTERS).setIfAbsent(new ConcurrentHashMap<>());
@@ -163,14 +188,22 @@ final class PacketCheck extends ChannelDuplexHandler {
         return new MqttSubscribeMessage(subscribe.fixedHeader(), subscribe.idAndPropertiesVariableHeader(), new MqttSubscribePayload(valid));
     }
 
-    /** The SUBACK of a SUBSCRIBE whose refused filters were left out: their failure codes put back in their places. */
+    /**
+     * The SUBACK of a SUBSCRIBE whose refused filters were left out: their failure codes put back in their places. What
+     * the SUBSCRIBE let through is no longer in flight for the limits.
+     */
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof MqttSubAckMessage ack) {
-            Map<Integer, boolean[]> pending = ctx.channel().attr(REFUSED_FILTERS).get();
-            boolean[] refused = pending == null ? null : pending.remove(ack.variableHeader().messageId());
+            int id = ack.variableHeader().messageId();
+            SubscriptionLimits.Pending inFlight = ctx.channel().attr(PENDING).get();
+            if (inFlight != null) {
+                limits.answered(inFlight, id);
+            }
+            Map<Integer, int[]> pending = ctx.channel().attr(REFUSED_FILTERS).get();
+            int[] refused = pending == null ? null : pending.remove(id);
             if (refused != null) {
-                msg = subAck(ack.variableHeader().messageId(), merge(ctx, refused, ack.payload().reasonCodes()));
+                msg = subAck(id, merge(refused, ack.payload().reasonCodes()));
             }
         } else if (msg instanceof MqttConnAckMessage connack) {
             msg = expiry.outbound(ctx.channel(), connack);
@@ -178,13 +211,20 @@ final class PacketCheck extends ChannelDuplexHandler {
         ctx.write(msg, promise);
     }
 
-    private static List<Integer> merge(ChannelHandlerContext ctx, boolean[] refused, List<Integer> granted) {
-        Integer level = ctx.channel().attr(LEVEL).get();
-        int failure = level != null && level == 5 ? TOPIC_FILTER_INVALID_5 : FAILURE_311;
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        SubscriptionLimits.Pending inFlight = ctx.channel().attr(PENDING).get();
+        if (inFlight != null) {
+            limits.closed(inFlight);
+        }
+        super.channelInactive(ctx);
+    }
+
+    private static List<Integer> merge(int[] refused, List<Integer> granted) {
         List<Integer> codes = new ArrayList<>();
         int next = 0;
-        for (boolean no : refused) {
-            codes.add(no ? failure : granted.get(next++));
+        for (int code : refused) {
+            codes.add(code != 0 ? code : granted.get(next++));
         }
         return codes;
     }

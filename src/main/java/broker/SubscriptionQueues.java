@@ -30,6 +30,7 @@ import org.apache.activemq.artemis.reader.MessageUtil;
 final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQServerConsumerPlugin {
 
     private volatile Configuration config;
+    private volatile SubscriptionLimits limits = new SubscriptionLimits(0, 0, () -> null);
     /**
      * The two selectors Artemis' MQTT protocol writes on subscription queues, parsed once: index 0 for every topic, 1
      * leaving out {@code $} topics (a subscription starting with a wildcard).
@@ -45,9 +46,13 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
     private long goneReplaced;
     private long lastDelivered;
 
-    /** The configuration of the broker about to start (the management addresses the MQTT filter names). */
-    void configure(Configuration config) throws ActiveMQException {
+    /**
+     * The configuration of the broker about to start (the management addresses the MQTT filter names), and how many
+     * subscriptions it holds at most.
+     */
+    void configure(Configuration config, SubscriptionLimits limits) throws ActiveMQException {
         this.config = config;
+        this.limits = limits;
         selectors = new Filter[] {FilterImpl.createFilter(SubscriptionFilter.text(config, false)),
             FilterImpl.createFilter(SubscriptionFilter.text(config, true))};
     }
@@ -81,7 +86,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
      * would turn the configuration into the old {@code QueueConfig}, parsing the selector once more.
      */
     @Override
-    public void beforeCreateQueue(QueueConfiguration queue) {
+    public void beforeCreateQueue(QueueConfiguration queue) throws ActiveMQException {
         Filter[] known = selectors;
         SimpleString text = queue.getFilterString();
         if (known == null || text == null) {
@@ -89,6 +94,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
         }
         for (int kind = 0; kind < known.length; kind++) {
             if (known[kind].getFilterString().equals(text)) {
+                limits.admit(queue.getName(), queue.getAddress());
                 queue.setFilterString((SimpleString) null);
                 unparsed.set(new Unparsed(queue, kind));
                 return;
@@ -143,6 +149,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
     /** The broker stopped: its queues count as gone (they are not destroyed one by one). */
     void retireAll() {
         queues.forEach(this::retire);
+        limits.clear();
     }
 
     /**
@@ -170,6 +177,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
     private synchronized void retire(Queue queue) {
         if (queues.remove(queue)) {
             changed = true;
+            limits.removed(queue.getName(), queue.getAddress());
             goneAcknowledged += queue.getMessagesAcknowledged();
             goneReplaced += queue.getMessagesReplaced();
         }
@@ -188,6 +196,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
         }
         if (queues.add(queue)) {
             changed = true;
+            limits.added(queue.getName(), queue.getAddress());
         }
     }
 }

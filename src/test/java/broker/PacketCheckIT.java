@@ -198,46 +198,12 @@ class PacketCheckIT {
 
     /** A socket after CONNECT and CONNACK at protocol level 4 (3.1.1) or 5. */
     private static Socket connected(int port, int level) throws IOException {
-        Socket socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-        socket.setSoTimeout(5000);
-        byte[] id = bytes(Clients.id("f"));
-        byte[] body = RawMqtt.concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', (byte) level, 0x02, 0, 60}, level == 5 ? new byte[] {0} : new byte[0],
-                lengthPrefixed(id));
-        socket.getOutputStream().write(RawMqtt.concat(new byte[] {0x10, (byte) body.length}, body));
-        java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
-        int type = in.readUnsignedByte();
-        byte[] rest = new byte[in.readUnsignedByte()];
-        in.readFully(rest);
-        assertEquals(0x20, type, "CONNACK");
-        assertEquals(0, rest[1], "accepted");
-        return socket;
+        return RawMqtt.connected(port, level, Clients.id("f"), true);
     }
 
     /** Subscribes (packet id 7, QoS 0) and returns the SUBACK's codes. */
     private static List<Integer> subscribe(Socket socket, int level, List<String> filters) throws IOException {
-        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-        body.write(0);
-        body.write(7);
-        if (level == 5) {
-            body.write(0); // no properties
-        }
-        for (String filter : filters) {
-            body.writeBytes(lengthPrefixed(bytes(filter)));
-            body.write(0);
-        }
-        socket.getOutputStream().write(RawMqtt.concat(new byte[] {(byte) 0x82, (byte) body.size()}, body.toByteArray()));
-        java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
-        assertEquals(0x90, in.readUnsignedByte(), "SUBACK");
-        byte[] rest = new byte[in.readUnsignedByte()];
-        in.readFully(rest);
-        assertEquals(7, rest[1], "packet id");
-        int at = level == 5 ? 3 + rest[2] : 2;
-        List<Integer> codes = new java.util.ArrayList<>();
-        for (int i = at; i < rest.length; i++) {
-            codes.add(rest[i] & 0xff);
-        }
-        return codes;
+        return RawMqtt.subscribe(socket, level, 7, filters);
     }
 
     /** The broker closed the connection: the stream ends (anything it sent before, e.g. a SUBACK, is skipped). */

@@ -71,17 +71,61 @@ public final class RawMqtt {
 
     /** A QoS 0 PUBLISH packet whose topic is the bytes given, well-formed UTF-8 or not. */
     public static byte[] publish(byte[] topic, byte[] payload) {
-        byte[] body = concat(string(topic), payload);
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(body.length + 5);
-        out.write(0x30);
-        int length = body.length;
-        do {
-            int digit = length % 128;
-            length /= 128;
-            out.write(length > 0 ? digit | 0x80 : digit);
-        } while (length > 0);
-        out.write(body, 0, body.length);
-        return out.toByteArray();
+        return packet(0x30, concat(string(topic), payload));
+    }
+
+    /**
+     * A socket after CONNECT (protocol level 4, MQTT 3.1.1, or 5; keep-alive 60 s) and its CONNACK, which must accept.
+     */
+    public static Socket connected(int port, int level, String clientId, boolean cleanSession) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(5000);
+        byte[] body = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', (byte) level, (byte) (cleanSession ? 0x02 : 0), 0, 60},
+                level == 5 ? new byte[] {0} : new byte[0], string(clientId.getBytes(StandardCharsets.UTF_8)));
+        socket.getOutputStream().write(packet(0x10, body));
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        assertEquals(0x20, in.readUnsignedByte(), "CONNACK");
+        byte[] rest = new byte[remainingLength(in)];
+        in.readFully(rest);
+        assertEquals(0, rest[1], "accepted");
+        return socket;
+    }
+
+    /** A SUBSCRIBE at protocol level 4 or 5 of {@code filters}, each at QoS 0. */
+    public static byte[] subscribe(int level, int packetId, java.util.List<String> filters) {
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.write(packetId >> 8);
+        body.write(packetId);
+        if (level == 5) {
+            body.write(0); // no properties
+        }
+        for (String filter : filters) {
+            body.writeBytes(string(filter.getBytes(StandardCharsets.UTF_8)));
+            body.write(0);
+        }
+        return packet(0x82, body.toByteArray());
+    }
+
+    /** Subscribes and returns the SUBACK's codes, one per filter. */
+    public static java.util.List<Integer> subscribe(Socket socket, int level, int packetId, java.util.List<String> filters) throws IOException {
+        socket.getOutputStream().write(subscribe(level, packetId, filters));
+        return subAck(socket, level, packetId);
+    }
+
+    /** Reads a SUBACK, which must be for {@code packetId}, and returns its codes. */
+    public static java.util.List<Integer> subAck(Socket socket, int level, int packetId) throws IOException {
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        assertEquals(0x90, in.readUnsignedByte(), "SUBACK");
+        byte[] rest = new byte[remainingLength(in)];
+        in.readFully(rest);
+        assertEquals(packetId, ((rest[0] & 0xff) << 8) | (rest[1] & 0xff), "packet id");
+        int at = level == 5 ? 3 + rest[2] : 2;
+        java.util.List<Integer> codes = new java.util.ArrayList<>();
+        for (int i = at; i < rest.length; i++) {
+            codes.add(rest[i] & 0xff);
+        }
+        return codes;
     }
 
     /** Reads MQTT packets until {@code expected} PUBLISHes came, the stream ends or a read times out; returns the count. */
@@ -156,8 +200,16 @@ public final class RawMqtt {
     }
 
     private static byte[] packet(int type, byte[] body) {
-        // remaining length fits in one byte for these small packets
-        return concat(new byte[] {(byte) type, (byte) body.length}, body);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(body.length + 5);
+        out.write(type);
+        int length = body.length;
+        do {
+            int digit = length % 128;
+            length /= 128;
+            out.write(length > 0 ? digit | 0x80 : digit);
+        } while (length > 0);
+        out.write(body, 0, body.length);
+        return out.toByteArray();
     }
 
     private static byte[] string(byte[] utf8) {
