@@ -41,6 +41,9 @@ public final class BrokerMetrics implements MeterBinder {
                     .description("Subscriptions refused in their SUBACK: over max-subscriptions-per-client, or over max-subscriptions")
                     .register(registry);
         }
+        FunctionCounter.builder("firehose.broker.wills.dropped", broker, EmbeddedBroker::willsDropped)
+                .description("Wills taken out of CONNECTs: their users may not publish to their topics (anonymous clients to none)")
+                .register(registry);
         FunctionCounter.builder("firehose.broker.messages.received", stats, BrokerStatistics::messagesReceived)
                 .description("PUBLISH packets received from clients").register(registry);
         FunctionCounter.builder("firehose.broker.messages.sent", stats, BrokerStatistics::messagesSent)

@@ -83,7 +83,11 @@ public final class EmbeddedBroker extends ServiceSupport {
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
         this.subscriptionLimits = new SubscriptionLimits(settings.maxSubscriptionsPerClient(), settings.maxSubscriptions(), this::server);
-        this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()), subscriptionLimits);
+        Map<String, Account> accounts = new HashMap<>();
+        settings.publishers().forEach(account -> accounts.put(account.name(), account));
+        accounts.put(settings.internal().name(), settings.internal());
+        this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()), subscriptionLimits,
+                (user, topic) -> user != null && accounts.containsKey(user) && accounts.get(user).mayPublish(topic));
         this.localBindings = new LocalBindingCount(settings.cluster().enabled());
     }
 
@@ -282,6 +286,11 @@ public final class EmbeddedBroker extends ServiceSupport {
     /** Subscriptions refused for {@code reason} ({@code per-client}, {@code total}) since start ({@link SubscriptionLimits}). */
     public long subscriptionsRefused(String reason) {
         return subscriptionLimits.refused(reason);
+    }
+
+    /** Wills taken out of CONNECTs because their users may not publish to their topics, since start. */
+    public long willsDropped() {
+        return packetCheck.willsDropped();
     }
 
     /** The listeners open, by name ({@code mqtt}, {@code mqtt-ws}, ...; the cluster port not among them). */

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiPredicate;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
@@ -11,7 +13,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.mqtt.MqttConnAckMessage;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttConnectPayload;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttConnectVariableHeader;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttIdentifierRejectedException;
 import io.netty.handler.codec.mqtt.MqttMessage;
@@ -30,6 +34,8 @@ import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a client sends is checked before Artemis sees it (one instance for all connections, right after the MQTT
@@ -46,11 +52,17 @@ import io.netty.util.ReferenceCountUtil;
  *       failure code in the SUBACK (0x80; MQTT 5: 0x8F, topic filter invalid) and subscribes to nothing, where Artemis
  *       granted some (QoS 0) and logged an ERROR for the empty one; so does one over a subscription limit (MQTT 5:
  *       0x97, quota exceeded; {@link SubscriptionLimits}); the packet's other filters are subscribed as usual;</li>
+ *   <li>a CONNECT's will that its user may not publish (anonymous clients may publish nothing) is taken out of the
+ *       CONNECT: Artemis would refuse to send it when the connection drops, with an ERROR line each time, which let
+ *       anyone fill the log by connecting with a will and dropping; the connection goes on, and one line a minute
+ *       says how many wills were dropped;</li>
  *   <li>MQTT 5 expiry intervals within what Artemis and the server's limits hold ({@link ExpiryIntervals}).</li>
  * </ul>
  */
 @ChannelHandler.Sharable
 final class PacketCheck extends ChannelDuplexHandler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PacketCheck.class);
 
     private static final AttributeKey<Integer> LEVEL = AttributeKey.valueOf("firehose.mqtt-level");
     /** Per connection: SUBSCRIBE packet id → the failure codes of its refused filters (0: not refused), for its SUBACK. */
@@ -63,12 +75,22 @@ final class PacketCheck extends ChannelDuplexHandler {
     private final Refusals refusals;
     private final ExpiryIntervals expiry;
     private final SubscriptionLimits limits;
+    private final BiPredicate<String, String> mayPublish;
+    private final LongAdder willsDropped = new LongAdder();
+    private final MinuteLog willLog = new MinuteLog();
     private final FrameErrors frameErrors = new FrameErrors();
 
-    PacketCheck(Refusals refusals, ExpiryIntervals expiry, SubscriptionLimits limits) {
+    /** {@code mayPublish}: whether a user (null: anonymous) may publish to an MQTT topic. */
+    PacketCheck(Refusals refusals, ExpiryIntervals expiry, SubscriptionLimits limits, BiPredicate<String, String> mayPublish) {
         this.refusals = refusals;
         this.expiry = expiry;
         this.limits = limits;
+        this.mayPublish = mayPublish;
+    }
+
+    /** Wills taken out of CONNECTs since start: their users may not publish to their topics. */
+    long willsDropped() {
+        return willsDropped.sum();
     }
 
     /**
@@ -117,6 +139,7 @@ final class PacketCheck extends ChannelDuplexHandler {
                 refuseClientId(ctx, connect.variableHeader().version());
                 return;
             }
+            msg = withoutForbiddenWill(ctx, connect);
         }
         expiry.inbound(ctx.channel(), msg);
         if (msg instanceof MqttSubscribeMessage subscribe) {
@@ -141,6 +164,28 @@ final class PacketCheck extends ChannelDuplexHandler {
                 : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
         String why = "a client id with a ' (refused: CONNACK " + code + ")";
         refusals.refuse(ctx.channel(), Refusals.CLIENT_ID, why, MqttMessageBuilders.connAck().returnCode(code).sessionPresent(false).build());
+    }
+
+    /** The CONNECT, without its will if its user may not publish to the will's topic. */
+    private MqttConnectMessage withoutForbiddenWill(ChannelHandlerContext ctx, MqttConnectMessage connect) {
+        MqttConnectVariableHeader header = connect.variableHeader();
+        MqttConnectPayload payload = connect.payload();
+        String user = payload.userName() == null || payload.userName().isEmpty() ? null : payload.userName();
+        if (!header.isWillFlag() || mayPublish.test(user, payload.willTopic())) {
+            return connect;
+        }
+        willsDropped.increment();
+        long count = willLog.happened();
+        if (count > 0) {
+            LOG.warn("Dropped the will of client '{}' from {}: {} may not publish to '{}'; {} wills dropped since the last such line",
+                    payload.clientIdentifier(), ctx.channel().remoteAddress(), user == null ? "an anonymous client" : "user '" + user + "'",
+                    payload.willTopic(), count);
+        }
+        return new MqttConnectMessage(connect.fixedHeader(),
+                new MqttConnectVariableHeader(header.name(), header.version(), header.hasUserName(), header.hasPassword(), false, 0, false,
+                        header.isCleanSession(), header.keepAliveTimeSeconds(), header.properties()),
+                new MqttConnectPayload(payload.clientIdentifier(), MqttProperties.NO_PROPERTIES, null, null, payload.userName(),
+                        payload.passwordInBytes()));
     }
 
     /**

@@ -3,7 +3,6 @@ package broker;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntFunction;
 
@@ -31,11 +30,9 @@ final class Refusals {
     static final String MALFORMED_PACKET = "malformed-packet";
 
     private static final Logger LOG = LoggerFactory.getLogger(Refusals.class);
-    private static final long LOG_INTERVAL_NANOS = 60_000_000_000L;
 
     private final Map<String, LongAdder> counts = new ConcurrentHashMap<>();
-    private final Map<String, AtomicLong> lastLogged = new ConcurrentHashMap<>();
-    private final Map<String, AtomicLong> unlogged = new ConcurrentHashMap<>();
+    private final Map<String, MinuteLog> logs = new ConcurrentHashMap<>();
     private final IntFunction<String> listenerOfPort;
 
     /** {@code listenerOfPort}: the listener's name for a local port. */
@@ -68,12 +65,8 @@ final class Refusals {
      */
     void closed(String listener, String reason, Object remote, String why) {
         counts.computeIfAbsent(listener + "/" + reason, k -> new LongAdder()).increment();
-        AtomicLong last = lastLogged.computeIfAbsent(reason, r -> new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS));
-        long count = unlogged.computeIfAbsent(reason, r -> new AtomicLong()).incrementAndGet();
-        long then = last.get();
-        long now = System.nanoTime();
-        if (now - then >= LOG_INTERVAL_NANOS && last.compareAndSet(then, now)) {
-            unlogged.get(reason).addAndGet(-count);
+        long count = logs.computeIfAbsent(reason, r -> new MinuteLog()).happened();
+        if (count > 0) {
             LOG.warn("Closed the connection {} on {}: {}; {} closed for this reason ({}) since the last such line",
                     remote == null ? "of a client" : "from " + remote, listener, why, count, reason);
         }

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
@@ -44,7 +43,6 @@ final class SubscriptionLimits {
     static final String TOTAL = "total";
 
     private static final Logger LOG = LoggerFactory.getLogger(SubscriptionLimits.class);
-    private static final long LOG_INTERVAL_NANOS = 60_000_000_000L;
 
     private final int perClient;
     private final int total;
@@ -55,8 +53,7 @@ final class SubscriptionLimits {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder refusedPerClient = new LongAdder();
     private final LongAdder refusedTotal = new LongAdder();
-    private final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
-    private final AtomicLong unlogged = new AtomicLong();
+    private final MinuteLog log = new MinuteLog();
 
     /** {@code perClient}, {@code total}: the limits, 0 for none; {@code server}: the running broker. */
     SubscriptionLimits(int perClient, int total, Supplier<ActiveMQServer> server) {
@@ -184,11 +181,8 @@ final class SubscriptionLimits {
 
     private void refused(LongAdder counter, String client, String what, String why) {
         counter.increment();
-        long count = unlogged.incrementAndGet();
-        long then = lastLogged.get();
-        long now = System.nanoTime();
-        if (now - then >= LOG_INTERVAL_NANOS && lastLogged.compareAndSet(then, now)) {
-            unlogged.addAndGet(-count);
+        long count = log.happened();
+        if (count > 0) {
             LOG.warn("Refused a subscription of client '{}' to {}: {}; {} refused since the last such line", client, what, why, count);
         }
     }

@@ -190,6 +190,47 @@ class PacketCheckIT {
         }
     }
 
+    @Test
+    void a_will_its_user_may_not_publish_is_dropped_with_one_line_and_the_client_connects() throws Exception {
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
+             Subscriber everything = Subscriber.on(app.tcpUrl(), "#")) {
+            int port = app.port("mqtt");
+            for (int i = 0; i < 20; i++) {
+                dropWithWill(port, Clients.id("anonymous"), null, "ansible/will", "anonymous " + i);
+            }
+            dropWithWill(port, Clients.id("outside"), FirehoseApp.PUBLISHER, "zuul/will", "outside its topics");
+            dropWithWill(port, Clients.id("inside"), FirehoseApp.PUBLISHER, "ansible/will", "its own");
+
+            Subscriber.Received will = everything.next(WAIT);
+            assertEquals("ansible/will", will.topic());
+            assertEquals("its own", will.payload(), "a will its user may publish is sent as ever");
+            assertNull(everything.poll(Duration.ofMillis(500)), "and no other");
+            assertEquals(21, app.broker().willsDropped());
+            assertTrue(app.http("/observe/metrics").body().contains("firehose_broker_wills_dropped_total 21.0"));
+            List<LogCapture.Line> problems = log.problems();
+            assertEquals(1, problems.size(), "one line for the 21, no ERROR per will: " + problems);
+            assertTrue(problems.get(0).text().contains("may not publish to 'ansible/will'"), problems.get(0).text());
+        }
+    }
+
+    /** Connects with a will (QoS 0; with the publisher's password when {@code user} is given), then drops the socket. */
+    private static void dropWithWill(int port, String clientId, String user, String willTopic, String willMessage) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            socket.setSoTimeout(5000);
+            byte[] credentials = user == null ? new byte[0]
+                    : RawMqtt.concat(lengthPrefixed(bytes(user)), lengthPrefixed(bytes(FirehoseApp.PUBLISHER_PASSWORD)));
+            byte flags = (byte) (user == null ? 0x06 : 0xC6);
+            byte[] body = RawMqtt.concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, flags, 0, 0}, lengthPrefixed(bytes(clientId)),
+                    lengthPrefixed(bytes(willTopic)), lengthPrefixed(bytes(willMessage)), credentials);
+            socket.getOutputStream().write(RawMqtt.concat(new byte[] {0x10, (byte) body.length}, body));
+            byte[] connack = new java.io.DataInputStream(socket.getInputStream()).readNBytes(4);
+            assertEquals(0x20, connack[0], "CONNACK");
+            assertEquals(0, connack[3], "accepted");
+        } // closed without DISCONNECT: the will is due
+    }
+
     private static List<Integer> subAck(int port, int level, List<String> filters) throws IOException {
         try (Socket socket = connected(port, level)) {
             return subscribe(socket, level, filters);

@@ -1,0 +1,27 @@
+package broker;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One log line a minute at most for one kind of event, however often it happens: a hostile client repeating it
+ * cannot fill the log. The line says how many happened since the last one.
+ */
+final class MinuteLog {
+
+    private static final long INTERVAL_NANOS = 60_000_000_000L;
+
+    private final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - INTERVAL_NANOS);
+    private final AtomicLong unlogged = new AtomicLong();
+
+    /** Counts one event; returns how many to report when a line is due for it now, else 0. */
+    long happened() {
+        long count = unlogged.incrementAndGet();
+        long then = lastLogged.get();
+        long now = System.nanoTime();
+        if (now - then >= INTERVAL_NANOS && lastLogged.compareAndSet(then, now)) {
+            unlogged.addAndGet(-count);
+            return count;
+        }
+        return 0;
+    }
+}
