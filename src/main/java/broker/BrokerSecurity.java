@@ -101,6 +101,12 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
         return allowed;
     }
 
+    /** Whether {@code user} (null: anonymous) may publish to an MQTT topic, without a word (a CONNECT's will). */
+    boolean mayPublishTopic(String user, String topic) {
+        Account account = user == null ? null : accounts.get(user);
+        return account != null && account.mayPublish(topic);
+    }
+
     @Override
     public boolean validateUser(String user, String password) {
         throw new UnsupportedOperationException("the broker calls authenticate()");

@@ -63,6 +63,7 @@ public final class EmbeddedBroker extends ServiceSupport {
     /** Listener name to port, in the order they are opened. */
     private final Map<String, Integer> listeners = new LinkedHashMap<>();
     private volatile ActiveMQServer server;
+    private volatile BrokerSecurity security;
 
     private PublisherBackPressure backPressure;
     private ConnectionLimit connectionLimit;
@@ -83,11 +84,8 @@ public final class EmbeddedBroker extends ServiceSupport {
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
         this.subscriptionLimits = new SubscriptionLimits(settings.maxSubscriptionsPerClient(), settings.maxSubscriptions(), this::server);
-        Map<String, Account> accounts = new HashMap<>();
-        settings.publishers().forEach(account -> accounts.put(account.name(), account));
-        accounts.put(settings.internal().name(), settings.internal());
         this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()), subscriptionLimits,
-                (user, topic) -> user != null && accounts.containsKey(user) && accounts.get(user).mayPublish(topic));
+                (user, topic) -> security != null && security.mayPublishTopic(user, topic));
         this.localBindings = new LocalBindingCount(settings.cluster().enabled());
     }
 
@@ -96,7 +94,8 @@ public final class EmbeddedBroker extends ServiceSupport {
         Configuration config = configuration();
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
-        server = new ArtemisServer(config, new BrokerSecurity(accounts, config.getWildcardConfiguration()), eventLoopDelivery,
+        security = new BrokerSecurity(accounts, config.getWildcardConfiguration());
+        server = new ArtemisServer(config, security, eventLoopDelivery,
                 subscriptions);
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers, settings.eventLoopConnect()));
         HandshakeTimeout acceptors = new HandshakeTimeout(refusals, settings.handshakeTimeoutSeconds());

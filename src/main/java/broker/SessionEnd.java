@@ -29,8 +29,8 @@ final class SessionEnd {
     private SessionEnd() {
     }
 
-    /** Stops accepting, ends every MQTT connection's session; returns how many, or logs why it gave up waiting. */
-    static int endAll(ActiveMQServer server, long boundMillis) throws InterruptedException {
+    /** Stops accepting and ends every MQTT connection's session; waits {@code boundMillis} at most, and says so if it gave up. */
+    static void endAll(ActiveMQServer server, long boundMillis) throws InterruptedException {
         server.getRemotingService().pauseAcceptors();
         List<RemotingConnection> clients = server.getRemotingService().getConnections().stream()
                 .filter(connection -> "MQTT".equals(connection.getProtocolName())).toList();
@@ -57,6 +57,5 @@ final class SessionEnd {
             LOG.warn("Stopping with {} of {} MQTT sessions not yet ended after {} ms", ended.getCount(), clients.size(),
                     boundMillis);
         }
-        return clients.size();
     }
 }

@@ -86,14 +86,14 @@ final class SubscriptionLimits {
             String client = MQTTUtil.isSharedSubscription(filter) ? MQTTUtil.decomposeSharedSubscriptionTopicFilter(filter).getA() : clientId;
             boolean overTotal = total > 0 && all.get() + inFlight.get() >= total;
             boolean overClient = perClient > 0 && client != null && held(client) + pending.count + let >= perClient;
-            if ((overTotal || overClient) && !subscribed(broker, filter, clientId)) {
+            if (!overTotal && !overClient) {
+                let++;
+            } else if (!subscribed(broker, filter, clientId)) {
                 over[i] = true;
                 refused(overTotal ? refusedTotal : refusedPerClient, client, filter, overTotal
                         ? "the broker holds its limit of " + total + " subscriptions (firehose.broker.max-subscriptions)"
                         : "it holds its limit of " + perClient + " subscriptions (firehose.broker.max-subscriptions-per-client)");
-            } else {
-                let++;
-            }
+            } // else: one it holds, whose options change: nothing new to count
         }
         if (let > 0) {
             pending.byPacket.merge(packetId, let, Integer::sum);
