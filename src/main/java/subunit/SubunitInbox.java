@@ -48,16 +48,26 @@ public final class SubunitInbox {
     }
 
     public void done(Exchange exchange) throws IOException {
-        moveTo(done, file(exchange));
+        Path file = file(exchange);
+        moveTo(freeName(done, file), file);
     }
 
-    /** Moves the file (and its sidecar) to the error folder with the reason next to it. */
+    /**
+     * Moves the file (and its sidecar) to the error folder with the reason next to it. The reason is there, whole,
+     * before the file: whoever watches the folder never finds a rejected file without it, nor a half-written reason.
+     */
     public void reject(Exchange exchange) throws IOException {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         Path file = file(exchange);
-        Path moved = moveTo(error, file);
-        Files.writeString(moved.resolveSibling(moved.getFileName() + ".reason"),
-                (cause == null ? "unknown" : cause.getMessage()) + "\n", StandardCharsets.UTF_8);
+        Path target = freeName(error, file);
+        Path written = error.resolve("." + reason(target).getFileName() + ".part");
+        try {
+            Files.writeString(written, (cause == null ? "unknown" : cause.getMessage()) + "\n", StandardCharsets.UTF_8);
+            move(written, reason(target));
+        } finally {
+            Files.deleteIfExists(written);
+        }
+        moveTo(target, file);
     }
 
     private static Path file(Exchange exchange) {
@@ -68,19 +78,27 @@ public final class SubunitInbox {
         return file.resolveSibling(file.getFileName() + ".json");
     }
 
-    /** Moves a file and its sidecar; a name already taken there gets a numbered suffix rather than being overwritten. */
-    private static Path moveTo(Path folder, Path file) throws IOException {
+    private static Path reason(Path file) {
+        return file.resolveSibling(file.getFileName() + ".reason");
+    }
+
+    /** The file's name in the folder; a name already taken there gets a numbered suffix rather than being overwritten. */
+    private static Path freeName(Path folder, Path file) {
         String name = file.getFileName().toString();
         Path target = folder.resolve(name);
-        for (int i = 1; Files.exists(target) || Files.exists(sidecar(target)); i++) {
+        for (int i = 1; Files.exists(target) || Files.exists(sidecar(target)) || Files.exists(reason(target)); i++) {
             target = folder.resolve(name + "." + i);
         }
+        return target;
+    }
+
+    /** Moves a file and its sidecar to the target's name. */
+    private static void moveTo(Path target, Path file) throws IOException {
         Path sidecar = sidecar(file);
         if (Files.exists(sidecar)) {
             move(sidecar, sidecar(target));
         }
         move(file, target);
-        return target;
     }
 
     private static void move(Path from, Path to) throws IOException {
