@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What one client's subscriptions cost, and a stop with clients connected (issue 12; docs/artemis-changes.md rows 32, 33).
-# usage: bench/subscriptions.sh [flood] [stop]   (default: both, about 8 minutes: the flood without limits takes minutes)
+# usage: bench/subscriptions.sh [flood] [stop] [away]   (default: all three, about 11 minutes: the flood without limits
+#        takes minutes)
 #   flood: one anonymous MQTT 3.1.1 client subscribes to FLOOD_N distinct topics, 100 filters per SUBSCRIBE, each
 #          waiting for its SUBACK; then the broker is left alone for 75 s (Artemis' reaper removes topic addresses
 #          nobody follows within about a minute). Firehose with its default limits, Firehose with none
@@ -8,12 +9,20 @@
 #          Firehose's heap in use after a full GC, and the broker's CPU seconds over the flood and the 75 s after it.
 #   stop:  STOP_N clean-session subscribers (one topic each) connected, then SIGTERM: seconds until Firehose exits,
 #          WARN/ERROR lines it logged while stopping.
-# FLOOD_N (default 20000), STOP_N (default 10000); FIREHOSE_JAR (default target/firehose.jar, built if missing).
+#   away:  AWAY_N persistent sessions (MQTT 3.1.1, '#' at QoS 1) subscribe and go away, then one publisher sends
+#          AWAY_EVENTS events of 1 KiB at QoS 1: Firehose with its default max-queued-messages, Firehose without it
+#          (max-queued-messages as large as AWAY_N full backlogs), Mosquitto 2.0.11 with the same backlog per client
+#          (max_queued_messages 10000): seconds to publish, whether the broker is still up (Firehose exits on
+#          OutOfMemoryError, as bin/firehose makes it), its RSS, Firehose's heap after a full GC.
+# FLOOD_N (default 20000), STOP_N (default 10000), AWAY_N (default 1500), AWAY_EVENTS (default 12000);
+# FIREHOSE_JAR (default target/firehose.jar, built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(flood stop)
+scenarios=("$@"); [ ${#scenarios[@]} -gt 0 ] || scenarios=(flood stop away)
 flood_n=${FLOOD_N:-20000}
 stop_n=${STOP_N:-10000}
+away_n=${AWAY_N:-1500}
+away_events=${AWAY_EVENTS:-12000}
 firehose_jar=${FIREHOSE_JAR:-target/firehose.jar}
 [ -f "$firehose_jar" ] || mvn -q -B package -DskipTests
 if ! command -v mosquitto > /dev/null; then
@@ -27,6 +36,7 @@ PORT=21883
 cat > "$work/client.py" <<'PY'
 # flood PORT N: one client subscribes to N distinct topics, 100 per SUBSCRIBE; prints "seconds refused"
 # hold PORT N: N clean-session clients subscribe to a topic each; prints "held", then waits until all are closed
+# away PORT N: N persistent sessions subscribe to '#' at QoS 1 and disconnect; prints "away"
 import selectors, socket, sys, time
 def s16(b): return len(b).to_bytes(2, 'big') + b
 def packet(kind, body):
@@ -36,9 +46,10 @@ def packet(kind, body):
         length += bytes([digit | (0x80 if n else 0)])
         if not n:
             return bytes([kind]) + length + body
-def connect(port, client_id):
+def connect(port, client_id, clean=True):
     s = socket.create_connection(('127.0.0.1', port))
-    s.sendall(packet(0x10, b'\x00\x04MQTT\x04\x02\x00\x00' + s16(client_id.encode())))
+    flags = b'\x02\x00\x00' if clean else b'\x00\x00\x3c'
+    s.sendall(packet(0x10, b'\x00\x04MQTT\x04' + flags + s16(client_id.encode())))
     assert s.recv(4)[0] == 0x20
     return s
 def read_packet(stream):
@@ -64,6 +75,14 @@ if mode == 'flood':
         packet_id = packet_id % 65535 + 1
     print('%.1f %d' % (time.time() - started, refused), flush=True)
     time.sleep(3600)
+elif mode == 'away':
+    for i in range(n):
+        s = connect(port, 'away-%d' % i, clean=False)
+        s.sendall(packet(0x82, b'\x00\x01' + s16(b'#') + b'\x01'))
+        assert read_packet(s.makefile('rb'))[2] == 1
+        s.sendall(b'\xe0\x00')
+        s.close()
+    print('away', flush=True)
 else:
     sockets = []
     for i in range(n):
@@ -91,7 +110,7 @@ PY
 
 firehose() { # name, extra -D options...: starts Firehose on $PORT, sets pid
   local name=$1; shift
-  java -Xmx768m -Xmn256m -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$PORT -Dfirehose.broker.ws-port=0 \
+  java -Xmx768m -Xmn256m -XX:+ExitOnOutOfMemoryError -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$PORT -Dfirehose.broker.ws-port=0 \
     -Dfirehose.broker.data-dir="$work/$name-data" -Dfirehose.broker.max-connections=19000 -Dcamel.server.enabled=false \
     -Dcamel.management.enabled=false "$@" -jar "$firehose_jar" > "$work/$name.log" 2>&1 &
   pid=$!
@@ -123,6 +142,29 @@ flood() { # label: runs the flood against the broker $pid
     "$(echo "$after - $before" | bc)"
 }
 
+away() { # label, mosquitto_pub options...: sessions go away, events are published, the broker $pid is looked at
+  local label=$1; shift
+  python3 "$work/client.py" away $PORT "$away_n" > "$work/away.out" 2>&1
+  grep -q away "$work/away.out" || { echo "the sessions were not made: $(cat "$work/away.out")" >&2; return 1; }
+  local event
+  event=$(head -c 1024 /dev/zero | tr '\0' x)
+  local started ended
+  started=$(date +%s.%N)
+  yes "$event" | head -n "$away_events" | timeout 300 mosquitto_pub -h 127.0.0.1 -p $PORT -q 1 -t bench/away -l "$@" 2> /dev/null || true
+  ended=$(date +%s.%N)
+  sleep 3 # a look at the backlogs (each second)
+  if kill -0 "$pid" 2> /dev/null; then
+    local heap_now=-
+    [ "$label" = mosquitto ] || heap_now=$(heap "$pid")
+    printf '| %s | %s | %s | %.1f | yes | %s | %s |\n' "$label" "$away_n" "$away_events" "$(echo "$ended - $started" | bc)" \
+      "$(rss "$pid")" "$heap_now"
+    stop $pid
+  else
+    printf '| %s | %s | %s | %.1f | no: %s | - | - |\n' "$label" "$away_n" "$away_events" "$(echo "$ended - $started" | bc)" \
+      "$(grep -ho 'OutOfMemoryError[^\n]*' "$work"/*.log | head -n 1 || echo exited)"
+  fi
+}
+
 for s in "${scenarios[@]}"; do
   case $s in
     flood)
@@ -142,6 +184,16 @@ for s in "${scenarios[@]}"; do
       started=$(date +%s.%N); stop $pid; ended=$(date +%s.%N)
       echo "stop: $stop_n subscribers connected: Firehose exited $(echo "$ended - $started" | bc | xargs printf '%.1f') s after SIGTERM;" \
         "$(tail -n +$((lines + 1)) "$work/stop.log" | grep -cE ' (WARN|ERROR) ' || true) WARN/ERROR lines while stopping" ;;
+    away)
+      echo "| broker | sessions away | events | publish s | still up | RSS MiB | heap MiB after GC |"
+      echo "| --- | --- | --- | --- | --- | --- | --- |"
+      account=("-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#")
+      firehose budget "${account[@]}"; away "firehose (max-queued-messages 2,000,000)" -u bench -P benchpw
+      firehose nobudget "${account[@]}" -Dfirehose.broker.max-queued-messages=$((away_n * 10000))
+      away "firehose (no budget)" -u bench -P benchpw
+      printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\n' $PORT > "$work/mosquitto.conf"
+      mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
+      pid=$!; await_port; away mosquitto ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

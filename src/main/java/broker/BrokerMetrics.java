@@ -50,6 +50,10 @@ public final class BrokerMetrics implements MeterBinder {
                 .description("Messages delivered to subscribers").register(registry);
         FunctionCounter.builder("firehose.broker.messages.dropped", stats, BrokerStatistics::messagesDropped)
                 .description("Oldest messages dropped from a full subscriber backlog").register(registry);
+        Gauge.builder("firehose.broker.subscriber.backlog", broker, EmbeddedBroker::subscriberBacklog)
+                .description("Undelivered messages each subscription keeps at most now: subscriber-backlog, or its share of "
+                        + "max-queued-messages when more subscriptions share it")
+                .register(registry);
         Gauge.builder("firehose.cluster.remote.subscriptions", broker, EmbeddedBroker::remoteSubscriptions)
                 .description("Subscriptions on other nodes this node forwards matching events for").register(registry);
         Gauge.builder("firehose.cluster.nodes", broker, b -> 1 + b.linkedNodes())

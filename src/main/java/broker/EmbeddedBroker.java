@@ -76,6 +76,8 @@ public final class EmbeddedBroker extends ServiceSupport {
     private volatile Thread exitHook;
     private WildcardBindingRepair wildcardRepair;
     private ScheduledFuture<?> repairTask;
+    private BacklogBudget backlogs;
+    private ScheduledFuture<?> backlogTask;
     private final LocalBindingCount localBindings;
     private volatile boolean clusterRefused;
     /** The other nodes linked at the last look (cluster watch thread only). */
@@ -123,6 +125,14 @@ public final class EmbeddedBroker extends ServiceSupport {
         ActiveMQServer started = server;
         repairTask = started.getScheduledPool().scheduleWithFixedDelay(() -> wildcardRepair.repair(started.getPostOffice()), 200, 200,
                 TimeUnit.MILLISECONDS);
+        BacklogBudget budget = backlogs;
+        backlogTask = started.getScheduledPool().scheduleWithFixedDelay(() -> {
+            try {
+                budget.apply(subscriptions.snapshot());
+            } catch (RuntimeException e) { // a task that throws is not run again
+                LOG.warn("Subscriber backlogs: {}", e.toString());
+            }
+        }, 1, 1, TimeUnit.SECONDS);
         if (settings.cluster().enabled()) {
             clusterWatch = server.getScheduledPool().scheduleWithFixedDelay(this::watchCluster, 1, 1, TimeUnit.SECONDS);
         }
@@ -227,6 +237,10 @@ public final class EmbeddedBroker extends ServiceSupport {
             repairTask.cancel(false);
             repairTask = null;
         }
+        if (backlogTask != null) {
+            backlogTask.cancel(false);
+            backlogTask = null;
+        }
         if (backPressure != null) {
             backPressure.stop();
         }
@@ -285,6 +299,12 @@ public final class EmbeddedBroker extends ServiceSupport {
     /** Subscriptions refused for {@code reason} ({@code per-client}, {@code total}) since start ({@link SubscriptionLimits}). */
     public long subscriptionsRefused(String reason) {
         return subscriptionLimits.refused(reason);
+    }
+
+    /** Undelivered messages each subscription keeps at most now ({@link BacklogBudget}). */
+    public long subscriberBacklog() {
+        BacklogBudget current = backlogs;
+        return current == null ? settings.subscriberBacklog() : current.share();
     }
 
     /** Wills taken out of CONNECTs because their users may not publish to their topics, since start. */
@@ -382,7 +402,8 @@ public final class EmbeddedBroker extends ServiceSupport {
         wildcardRepair = new WildcardBindingRepair(config.getWildcardConfiguration());
         config.registerBrokerPlugin(wildcardRepair);
         config.registerBrokerPlugin(localBindings);
-        subscriptions.configure(config, subscriptionLimits);
+        backlogs = new BacklogBudget(settings.subscriberBacklog(), settings.maxQueuedMessages());
+        subscriptions.configure(config, subscriptionLimits, backlogs);
         config.registerBrokerPlugin(subscriptions);
         eventLoopDelivery = settings.eventLoopDelivery() ? new EventLoopDelivery() : null;
         if (eventLoopDelivery != null) {

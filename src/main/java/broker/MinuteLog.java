@@ -15,7 +15,12 @@ final class MinuteLog {
 
     /** Counts one event; returns how many to report when a line is due for it now, else 0. */
     long happened() {
-        long count = unlogged.incrementAndGet();
+        return happened(1);
+    }
+
+    /** Counts {@code events} at once; returns how many to report when a line is due for them now, else 0. */
+    long happened(long events) {
+        long count = unlogged.addAndGet(events);
         long then = lastLogged.get();
         long now = System.nanoTime();
         if (now - then >= INTERVAL_NANOS && lastLogged.compareAndSet(then, now)) {

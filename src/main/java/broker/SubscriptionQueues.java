@@ -31,6 +31,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
 
     private volatile Configuration config;
     private volatile SubscriptionLimits limits = new SubscriptionLimits(0, 0, () -> null);
+    private volatile BacklogBudget backlogs;
     /**
      * The two selectors Artemis' MQTT protocol writes on subscription queues, parsed once: index 0 for every topic, 1
      * leaving out {@code $} topics (a subscription starting with a wildcard).
@@ -47,12 +48,13 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
     private long lastDelivered;
 
     /**
-     * The configuration of the broker about to start (the management addresses the MQTT filter names), and how many
-     * subscriptions it holds at most.
+     * The configuration of the broker about to start (the management addresses the MQTT filter names), how many
+     * subscriptions it holds at most, and how many messages they keep.
      */
-    void configure(Configuration config, SubscriptionLimits limits) throws ActiveMQException {
+    void configure(Configuration config, SubscriptionLimits limits, BacklogBudget backlogs) throws ActiveMQException {
         this.config = config;
         this.limits = limits;
+        this.backlogs = backlogs;
         selectors = new Filter[] {FilterImpl.createFilter(SubscriptionFilter.text(config, false)),
             FilterImpl.createFilter(SubscriptionFilter.text(config, true))};
     }
@@ -95,6 +97,7 @@ final class SubscriptionQueues implements ActiveMQServerQueuePlugin, ActiveMQSer
         for (int kind = 0; kind < known.length; kind++) {
             if (known[kind].getFilterString().equals(text)) {
                 limits.admit(queue.getName(), queue.getAddress());
+                queue.setRingSize(backlogs.share(queues.size() + 1));
                 queue.setFilterString((SimpleString) null);
                 unparsed.set(new Unparsed(queue, kind));
                 return;
