@@ -15,6 +15,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.TimeUnit;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.api.core.TransportConfiguration;
@@ -22,6 +23,9 @@ import org.apache.activemq.artemis.api.core.management.ResourceNames;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
+import org.apache.activemq.artemis.core.protocol.mqtt.MQTTConnection;
+import org.apache.activemq.artemis.core.protocol.mqtt.MQTTStateManager;
+import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyAcceptorFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
 import org.apache.activemq.artemis.core.postoffice.Binding;
@@ -64,6 +68,7 @@ public final class EmbeddedBroker extends ServiceSupport {
     private final Map<String, Integer> listeners = new LinkedHashMap<>();
     private volatile ActiveMQServer server;
     private volatile BrokerSecurity security;
+    private volatile MQTTStateManager mqttState;
 
     private PublisherBackPressure backPressure;
     private ConnectionLimit connectionLimit;
@@ -87,7 +92,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         this.settings = settings;
         this.subscriptionLimits = new SubscriptionLimits(settings.maxSubscriptionsPerClient(), settings.maxSubscriptions(), this::server);
         this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()), subscriptionLimits,
-                (user, topic) -> security != null && security.mayPublishTopic(user, topic));
+                (user, topic) -> security != null && security.mayPublishTopic(user, topic), this::holderOf);
         this.localBindings = new LocalBindingCount(settings.cluster().enabled());
     }
 
@@ -109,6 +114,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         server.start();
         quietManagement(server, settings.cluster().enabled());
         subscriptions.adoptExisting(server);
+        mqttState = MQTTStateManager.getInstance(server);
         if (backPressure != null) {
             backPressure.start(server);
         }
@@ -248,6 +254,7 @@ public final class EmbeddedBroker extends ServiceSupport {
             SessionEnd.endAll(server, 10_000);
             server.stop();
             server = null;
+            mqttState = null;
             subscriptions.retireAll();
             LOG.info("Broker stopped");
         }
@@ -299,6 +306,13 @@ public final class EmbeddedBroker extends ServiceSupport {
     /** Subscriptions refused for {@code reason} ({@code per-client}, {@code total}) since start ({@link SubscriptionLimits}). */
     public long subscriptionsRefused(String reason) {
         return subscriptionLimits.refused(reason);
+    }
+
+    /** The connection that holds an MQTT client id now, if any (Artemis' own record of them). */
+    private Channel holderOf(String clientId) {
+        MQTTStateManager state = mqttState;
+        MQTTConnection connection = state == null ? null : state.getConnectedClient(clientId);
+        return connection != null && connection.getTransportConnection() instanceof NettyConnection netty ? netty.getChannel() : null;
     }
 
     /** Undelivered messages each subscription keeps at most now ({@link BacklogBudget}). */

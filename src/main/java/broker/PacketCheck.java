@@ -6,7 +6,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiPredicate;
+import java.util.function.Function;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -44,7 +46,8 @@ import org.slf4j.LoggerFactory;
  *   <li>bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size) close the
  *       connection, with one log line a minute ({@link Refusals}) where Artemis logged an ERROR and a stack trace;
  *       an unsupported protocol level or a refused client id still get Artemis' CONNACK;</li>
- *   <li>a client id holding {@code '} is refused with a CONNACK (see {@link #refuseClientId});</li>
+ *   <li>a client id holding {@code '}, or held by another user's connection, is refused with a CONNACK (see
+ *       {@link #refuseClientId});</li>
  *   <li>strings must be well-formed UTF-8 without U+0000 (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4): a topic, topic filter,
  *       client id, will topic or user name that is not closes the connection, and nothing of it is delivered. Netty's
  *       decoder has already turned each malformed byte sequence into U+FFFD, so a string holding U+FFFD is refused;</li>
@@ -65,6 +68,8 @@ final class PacketCheck extends ChannelDuplexHandler {
     private static final Logger LOG = LoggerFactory.getLogger(PacketCheck.class);
 
     private static final AttributeKey<Integer> LEVEL = AttributeKey.valueOf("firehose.mqtt-level");
+    /** The user name a connection's CONNECT gave ("": none, anonymous). */
+    private static final AttributeKey<String> USER = AttributeKey.valueOf("firehose.user");
     /** Per connection: SUBSCRIBE packet id → the failure codes of its refused filters (0: not refused), for its SUBACK. */
     private static final AttributeKey<Map<Integer, int[]>> REFUSED_FILTERS = AttributeKey.valueOf("firehose.refused-filters");
     private static final AttributeKey<SubscriptionLimits.Pending> PENDING = AttributeKey.valueOf("firehose.pending-subscriptions");
@@ -76,16 +81,22 @@ final class PacketCheck extends ChannelDuplexHandler {
     private final ExpiryIntervals expiry;
     private final SubscriptionLimits limits;
     private final BiPredicate<String, String> mayPublish;
+    private final Function<String, Channel> holder;
     private final LongAdder willsDropped = new LongAdder();
     private final MinuteLog willLog = new MinuteLog();
     private final FrameErrors frameErrors = new FrameErrors();
 
-    /** {@code mayPublish}: whether a user (null: anonymous) may publish to an MQTT topic. */
-    PacketCheck(Refusals refusals, ExpiryIntervals expiry, SubscriptionLimits limits, BiPredicate<String, String> mayPublish) {
+    /**
+     * {@code mayPublish}: whether a user (null: anonymous) may publish to an MQTT topic; {@code holder}: the connection
+     * that holds a client id now, if any.
+     */
+    PacketCheck(Refusals refusals, ExpiryIntervals expiry, SubscriptionLimits limits, BiPredicate<String, String> mayPublish,
+                Function<String, Channel> holder) {
         this.refusals = refusals;
         this.expiry = expiry;
         this.limits = limits;
         this.mayPublish = mayPublish;
+        this.holder = holder;
     }
 
     /** Wills taken out of CONNECTs since start: their users may not publish to their topics. */
@@ -134,9 +145,19 @@ final class PacketCheck extends ChannelDuplexHandler {
         }
         if (msg instanceof MqttConnectMessage connect) {
             ctx.channel().attr(LEVEL).set(connect.variableHeader().version());
-            if (connect.payload().clientIdentifier() != null && connect.payload().clientIdentifier().indexOf('\'') >= 0) {
+            String clientId = connect.payload().clientIdentifier();
+            if (clientId != null && clientId.indexOf('\'') >= 0) {
                 ReferenceCountUtil.release(msg);
-                refuseClientId(ctx, connect.variableHeader().version());
+                refuseClientId(ctx, connect.variableHeader().version(), "a client id with a '");
+                return;
+            }
+            String user = connect.payload().userName() == null ? "" : connect.payload().userName();
+            ctx.channel().attr(USER).set(user);
+            Channel other = clientId == null || clientId.isEmpty() ? null : holder.apply(clientId);
+            if (other != null && other != ctx.channel() && !user.equals(other.attr(USER).get())) {
+                ReferenceCountUtil.release(msg);
+                refuseClientId(ctx, connect.variableHeader().version(), "the client id '" + clientId + "', which "
+                        + (user.isEmpty() ? "an anonymous client" : "user '" + user + "'") + " asked for, is another user's connection's");
                 return;
             }
             msg = withoutForbiddenWill(ctx, connect);
@@ -152,17 +173,25 @@ final class PacketCheck extends ChannelDuplexHandler {
     }
 
     /**
-     * Artemis writes the client id into filter expressions between single quotes (the session record it deletes, the
-     * No Local filter), and an id holding one breaks them: an ERROR with a stack trace at each such SUBSCRIBE, and a
-     * persistent session that can never be cleaned, so that its client cannot connect with a clean session again. MQTT
-     * lets a server refuse ids beyond letters and digits (MQTT 3.1.1 §3.1.3.1, MQTT 5 §3.1.3.1): CONNACK "identifier
-     * rejected" (MQTT 5: 0x85, client identifier not valid), then the connection is closed.
+     * A client id the broker does not take: CONNACK "identifier rejected" (MQTT 5: 0x85, client identifier not valid),
+     * then the connection is closed. Two kinds:
+     * <ul>
+     *   <li>an id holding {@code '}: Artemis writes the client id into filter expressions between single quotes (the
+     *       session record it deletes, the No Local filter), and such an id breaks them: an ERROR with a stack trace at
+     *       each such SUBSCRIBE, and a persistent session that can never be cleaned, so that its client cannot connect
+     *       with a clean session again. MQTT lets a server refuse ids beyond letters and digits (MQTT 3.1.1 §3.1.3.1,
+     *       MQTT 5 §3.1.3.1);</li>
+     *   <li>the id of a connection of another user (anonymous or a publisher account): MQTT has the newcomer take the
+     *       id over and the broker close the other connection, so anyone who knew a publisher's client id could cut it
+     *       off, again and again. Taking over one's own id (a client reconnecting before the broker saw its old
+     *       connection go) goes on as MQTT says.</li>
+     * </ul>
      */
-    private void refuseClientId(ChannelHandlerContext ctx, int level) {
+    private void refuseClientId(ChannelHandlerContext ctx, int level, String what) {
         MqttConnectReturnCode code = level == 5
                 ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
                 : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
-        String why = "a client id with a ' (refused: CONNACK " + code + ")";
+        String why = what + " (refused: CONNACK " + code + ")";
         refusals.refuse(ctx.channel(), Refusals.CLIENT_ID, why, MqttMessageBuilders.connAck().returnCode(code).sessionPresent(false).build());
     }
 

@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import firehose.Clients;
 import firehose.FirehoseApp;
@@ -85,6 +87,74 @@ class PacketCheckIT {
             List<LogCapture.Line> problems = log.problems();
             assertEquals(1, problems.size(), "one line for the six: " + problems);
             assertTrue(problems.get(0).text().contains("not well-formed UTF-8 or holds U+0000"), problems.get(0).text());
+        }
+    }
+
+    @Test
+    void a_client_id_held_by_another_users_connection_is_refused_and_its_holder_keeps_it() throws Exception {
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start();
+             Subscriber everything = Subscriber.on(app.tcpUrl(), "ansible/#")) {
+            String url = app.tcpUrl();
+            MqttClient publisher = new MqttClient(url, "ansible-deploy", null);
+            CountDownLatch publisherLost = new CountDownLatch(1);
+            publisher.setCallback(new LostCallback(publisherLost));
+            publisher.connect(Clients.options(url, FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD));
+
+            // anyone knowing a publisher's client id could cut it off, again and again, by taking the id over
+            MqttClient thief = new MqttClient(url, "ansible-deploy", null);
+            MqttConnectOptions anonymous = Clients.options(url, null, null);
+            anonymous.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+            MqttException refused = assertThrows(MqttException.class, () -> thief.connect(anonymous));
+            assertEquals(MqttException.REASON_CODE_INVALID_CLIENT_ID, refused.getReasonCode());
+            thief.close(true);
+            var v5 = new org.eclipse.paho.mqttv5.client.MqttAsyncClient(url, "ansible-deploy", null);
+            var token = v5.connect(new org.eclipse.paho.mqttv5.client.MqttConnectionOptions());
+            var failure = assertThrows(org.eclipse.paho.mqttv5.common.MqttException.class, () -> token.waitForCompletion(10_000));
+            assertEquals(0x85, failure.getReasonCode(), "MQTT 5: client identifier not valid");
+            v5.close(true);
+
+            assertTrue(publisher.isConnected(), "the publisher keeps its connection");
+            Clients.publish(publisher, "ansible/still", "here", 1, false);
+            assertEquals("here", everything.next(WAIT).payload());
+            assertEquals(2, app.broker().refused("mqtt", Refusals.CLIENT_ID));
+            List<LogCapture.Line> problems = log.problems();
+            assertEquals(1, problems.size(), "one line for the two: " + problems);
+            assertTrue(problems.get(0).text().contains("is another user's connection's"), problems.get(0).text());
+
+            // the same user taking its own id over goes on as MQTT says: the old connection is closed
+            MqttClient again = new MqttClient(url, "ansible-deploy", null);
+            again.connect(Clients.options(url, FirehoseApp.PUBLISHER, FirehoseApp.PUBLISHER_PASSWORD));
+            assertTrue(publisherLost.await(10, TimeUnit.SECONDS), "the publisher's old connection was taken over");
+            Clients.close(again);
+            publisher.close(true);
+            // and so do anonymous clients, each other's
+            MqttClient first = new MqttClient(url, "anonymous-id", null);
+            CountDownLatch firstLost = new CountDownLatch(1);
+            first.setCallback(new LostCallback(firstLost));
+            first.connect(Clients.options(url, null, null));
+            MqttClient second = new MqttClient(url, "anonymous-id", null);
+            second.connect(Clients.options(url, null, null));
+            assertTrue(firstLost.await(10, TimeUnit.SECONDS), "an anonymous id taken over by another anonymous client");
+            Clients.close(second);
+            first.close(true);
+            assertEquals(2, app.broker().refused("mqtt", Refusals.CLIENT_ID));
+        }
+    }
+
+    /** Counts a connection lost down. */
+    private record LostCallback(CountDownLatch lost) implements org.eclipse.paho.client.mqttv3.MqttCallback {
+        @Override
+        public void connectionLost(Throwable cause) {
+            lost.countDown();
+        }
+
+        @Override
+        public void messageArrived(String topic, org.eclipse.paho.client.mqttv3.MqttMessage message) {
+        }
+
+        @Override
+        public void deliveryComplete(org.eclipse.paho.client.mqttv3.IMqttDeliveryToken token) {
         }
     }
 
