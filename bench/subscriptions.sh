@@ -161,7 +161,7 @@ away() { # label, mosquitto_pub options...: sessions go away, events are publish
     stop $pid
   else
     printf '| %s | %s | %s | %.1f | no: %s | - | - |\n' "$label" "$away_n" "$away_events" "$(echo "$ended - $started" | bc)" \
-      "$(grep -ho 'OutOfMemoryError[^\n]*' "$work"/*.log | head -n 1 || echo exited)"
+      "$(grep -ho 'OutOfMemoryError.*' "$work"/*.log | head -n 1 || echo exited)"
   fi
 }
 

@@ -7,6 +7,7 @@ import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.core.filter.Filter;
 import org.apache.activemq.artemis.core.server.Queue;
 import org.apache.activemq.artemis.core.server.impl.AckReason;
+import org.apache.activemq.artemis.core.server.impl.QueueImpl;
 import org.apache.activemq.artemis.selector.filter.Filterable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,9 +26,6 @@ import org.slf4j.LoggerFactory;
 final class BacklogBudget {
 
     private static final Logger LOG = LoggerFactory.getLogger(BacklogBudget.class);
-    /** Messages acknowledged per journal transaction while cutting (Artemis' default for its own deletes). */
-    private static final int FLUSH_LIMIT = 10_000;
-
     private final long backlog;
     private final long budget;
     private final MinuteLog cuts = new MinuteLog();
@@ -78,7 +76,7 @@ final class BacklogBudget {
             return false;
         }
         try {
-            queue.deleteMatchingReferences(FLUSH_LIMIT, new Oldest(over), AckReason.REPLACED);
+            queue.deleteMatchingReferences(QueueImpl.DEFAULT_FLUSH_LIMIT, new Oldest(over), AckReason.REPLACED);
             return true;
         } catch (Exception e) {
             LOG.warn("Could not cut the backlog of {} to {} messages: {}", queue.getName(), keep, e.toString());
