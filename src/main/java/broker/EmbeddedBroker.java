@@ -11,36 +11,48 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ScheduledFuture;
-import java.util.function.BooleanSupplier;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
+import broker.artemis.ArtemisCouplings;
+import broker.artemis.ArtemisPlugins;
+import broker.artemis.SessionEnd;
+import broker.cluster.ClusterLinks;
+import broker.cluster.ClusterWatch;
+import broker.config.Account;
+import broker.config.BrokerSecurity;
+import broker.config.BrokerSettings;
+import broker.config.ClusterSettings;
+import broker.guard.Guards;
+import broker.guard.Refusals;
+import broker.guard.SubscriptionLimits;
+import broker.observe.BrokerStatistics;
+import broker.observe.BrokerView;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.api.core.TransportConfiguration;
-import org.apache.activemq.artemis.api.core.management.ResourceNames;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTConnection;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTStateManager;
-import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyAcceptorFactory;
+import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
 import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
-import org.apache.activemq.artemis.core.postoffice.Binding;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
-import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
-import org.apache.activemq.artemis.core.server.management.ManagementService;
-import org.apache.activemq.artemis.core.server.management.NotificationListener;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.spi.core.remoting.Acceptor;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The embedded ActiveMQ Artemis broker: its listeners, security and limits, all from {@link BrokerSettings}. */
-public final class EmbeddedBroker extends ServiceSupport {
+/**
+ * The embedded ActiveMQ Artemis broker, the one class the application talks to: it builds Artemis' configuration from
+ * {@link BrokerSettings}, starts and stops the server with Firehose's guards ({@code broker.guard}), changes to Artemis
+ * ({@code broker.artemis}) and cluster watch ({@code broker.cluster}), and shows its figures ({@link BrokerView}).
+ */
+public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedBroker.class);
 
@@ -51,7 +63,7 @@ public final class EmbeddedBroker extends ServiceSupport {
 
     /**
      * The age, in ms, below which a topic's address that Artemis made is never removed; older and with no subscription
-     * (wildcard ones included, {@link LocalBindingCount}), Artemis' reaper (every 30 s, at its second sight of it)
+     * (wildcard ones included, {@code LocalBindingCount}), Artemis' reaper (every 30 s, at its second sight of it)
      * removes it, also when it never had one (a published topic nobody follows). Removed at once when its last
      * subscription went, as Artemis does by default, it raced a SUBSCRIBE to the same topic that had just made it anew:
      * Artemis then threw (an ERROR, a stack trace) and refused the subscription, as a client reconnected while another
@@ -63,61 +75,44 @@ public final class EmbeddedBroker extends ServiceSupport {
     static final long SESSION_SCAN_MILLIS = 500;
 
     private final BrokerSettings settings;
-    private final BrokerStatistics statistics = new BrokerStatistics();
     /** Listener name to port, in the order they are opened. */
     private final Map<String, Integer> listeners = new LinkedHashMap<>();
+    private final Guards guards;
+    private final ArtemisPlugins plugins;
+    private final BrokerStatistics statistics;
+    private final ClusterWatch clusterWatch;
     private volatile ActiveMQServer server;
     private volatile BrokerSecurity security;
     private volatile MQTTStateManager mqttState;
-
-    private PublisherBackPressure backPressure;
-    private ConnectionLimit connectionLimit;
-    private final SubscriptionLimits subscriptionLimits;
-    private final Refusals refusals = new Refusals(this::listenerOf);
-    private final PacketCheck packetCheck;
-    private final SubscriptionQueues subscriptions = new SubscriptionQueues();
-    private EventLoopDelivery eventLoopDelivery;
-    private ScheduledFuture<?> clusterWatch;
     private volatile Thread exitHook;
-    private WildcardBindingRepair wildcardRepair;
-    private ScheduledFuture<?> repairTask;
-    private BacklogBudget backlogs;
-    private ScheduledFuture<?> backlogTask;
-    private final LocalBindingCount localBindings;
-    private volatile boolean clusterRefused;
-    /** The other nodes linked at the last look (cluster watch thread only). */
-    private Map<String, String> linked = Map.of();
 
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
-        this.subscriptionLimits = new SubscriptionLimits(settings.maxSubscriptionsPerClient(), settings.maxSubscriptions(), this::server);
-        this.packetCheck = new PacketCheck(refusals, new ExpiryIntervals(settings.sessionExpirySeconds()), subscriptionLimits,
+        this.guards = new Guards(settings, this::listenerOf, this::server,
                 (user, topic) -> security != null && security.mayPublishTopic(user, topic), this::holderOf);
-        this.localBindings = new LocalBindingCount(settings.cluster().enabled());
+        this.plugins = new ArtemisPlugins(settings.subscriberBacklog(), settings.maxQueuedMessages(), settings.eventLoopDelivery(),
+                settings.cluster().enabled(), guards.subscriptionLimits());
+        this.statistics = new BrokerStatistics(plugins::delivered, plugins::replaced, guards::connectionsRefused);
+        guards.holdBackPublishers(settings.backPressureMark(), plugins::subscriptionQueues, statistics);
+        this.clusterWatch = new ClusterWatch(settings.cluster());
     }
 
     @Override
     protected void doStart() throws Exception {
+        ArtemisCouplings.check(); // before any listener opens
         Configuration config = configuration();
+        plugins.register(config);
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
         security = new BrokerSecurity(accounts, config.getWildcardConfiguration());
-        server = new ArtemisServer(config, security, eventLoopDelivery,
-                subscriptions);
+        server = plugins.newServer(config, security);
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers, settings.eventLoopConnect()));
-        HandshakeTimeout acceptors = new HandshakeTimeout(refusals, settings.handshakeTimeoutSeconds());
-        listeners.keySet().stream().filter(name -> !name.equals(ClusterLinks.ACCEPTOR))
-                .forEach(name -> server.getServiceRegistry().addAcceptorFactory(name, acceptors));
-        if (settings.wsPort() > 0 || settings.tlsConfigured()) {
-            WebSocketTraces.install(refusals);
-        }
+        clientListeners().forEach(name -> server.getServiceRegistry().addAcceptorFactory(name, guards.acceptors()));
+        guards.open();
         server.start();
-        quietManagement(server, settings.cluster().enabled());
-        subscriptions.adoptExisting(server);
+        plugins.started(server);
         mqttState = MQTTStateManager.getInstance(server);
-        if (backPressure != null) {
-            backPressure.start(server);
-        }
+        guards.start(server);
         // a broker that could not open a listener gives up its start at once (and never becomes active)
         if (!server.getRemotingService().getAcceptors().values().stream().allMatch(Acceptor::isStarted)) {
             server.stop();
@@ -128,40 +123,10 @@ public final class EmbeddedBroker extends ServiceSupport {
         if (!server.waitForActivation(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the broker did not become active within 30 s");
         }
-        ActiveMQServer started = server;
-        repairTask = started.getScheduledPool().scheduleWithFixedDelay(() -> wildcardRepair.repair(started.getPostOffice()), 200, 200,
-                TimeUnit.MILLISECONDS);
-        BacklogBudget budget = backlogs;
-        backlogTask = started.getScheduledPool().scheduleWithFixedDelay(() -> {
-            try {
-                budget.apply(subscriptions.snapshot());
-            } catch (RuntimeException e) { // a task that throws is not run again
-                LOG.warn("Subscriber backlogs: {}", e.toString());
-            }
-        }, 1, 1, TimeUnit.SECONDS);
-        if (settings.cluster().enabled()) {
-            clusterWatch = server.getScheduledPool().scheduleWithFixedDelay(this::watchCluster, 1, 1, TimeUnit.SECONDS);
-        }
+        plugins.active(server);
+        clusterWatch.start(server);
         LOG.info("Broker listening: {}; publishers: {}; {}", listening(),
                 settings.publishers().isEmpty() ? "none" : settings.publishers(), settings.cluster());
-    }
-
-    /**
-     * Artemis builds a notification for every session, consumer and binding made or gone (three per subscriber
-     * connecting), hands it to its listeners and routes it as a message to its notification address. Only a cluster
-     * uses them: the other nodes learn this one's subscriptions from those messages, and the post office keeps, from
-     * them, the list of subscriptions it sends a node that links up. A node on its own sends none. And with JMX
-     * management off nothing can listen to the JMX notifications Artemis' broker control makes of each (a {@code Date},
-     * the properties as text): the control stops listening, clustered or not.
-     */
-    static void quietManagement(ActiveMQServer server, boolean clustered) {
-        ManagementService management = server.getManagementService();
-        if (management.getResource(ResourceNames.BROKER) instanceof NotificationListener control) {
-            management.removeNotificationListener(control);
-        }
-        if (!clustered) {
-            management.enableNotifications(false);
-        }
     }
 
     /**
@@ -179,49 +144,14 @@ public final class EmbeddedBroker extends ServiceSupport {
         Runtime.getRuntime().addShutdownHook(exitHook);
     }
 
-    /** The broker's own handlers of each MQTT connection, right after the MQTT decoder: the connection limit first. */
+    /** Firehose's handlers of each MQTT connection, right after the MQTT decoder ({@link Guards#addHandlers}). */
     private void addHandlers(ChannelPipeline pipeline) {
-        String decoder = BoundedMQTTProtocolManagerFactory.decoderName(pipeline);
-        if (backPressure != null) {
-            pipeline.addAfter(decoder, "firehose-back-pressure", backPressure.handler());
-        }
-        pipeline.addAfter(decoder, "firehose-publish-counter", statistics.publishCounter());
-        pipeline.addAfter(decoder, "firehose-packet-check", packetCheck);
-        if (pipeline.get("wsdecoder") != null) {
-            pipeline.addAfter("wsdecoder", "firehose-frame-errors", packetCheck.frameErrors());
-        }
-        pipeline.addAfter(decoder, "firehose-connection-limit", connectionLimit.handler());
-    }
-
-    /**
-     * Artemis stops a node's cluster links for good when another node refuses its cluster password: say so once, in
-     * the terms of the properties.
-     */
-    private void watchCluster() {
-        ActiveMQServer current = server;
-        Map<String, String> now = ClusterLinks.linkedNodes(current);
-        now.forEach((node, address) -> {
-            if (!linked.containsKey(node)) {
-                LOG.info("Cluster: linked with the node at {} ({} of {} other nodes)", address, now.size(), settings.cluster().members().size());
-            }
-        });
-        linked.forEach((node, address) -> {
-            if (!now.containsKey(node)) {
-                LOG.warn("Cluster: lost the link with the node at {} ({} of {} other nodes linked); retrying", address, now.size(),
-                        settings.cluster().members().size());
-            }
-        });
-        linked = now;
-        if (current != null && current.isActive() && !current.getClusterManager().isStarted() && !clusterRefused) {
-            clusterRefused = true;
-            LOG.error("This node is not in the cluster: another node refused its firehose.cluster.password. It serves its own"
-                    + " clients only, until it is restarted with the password the other nodes have");
-        }
+        guards.addHandlers(pipeline, BoundedMQTTProtocolManagerFactory.decoderName(pipeline), statistics);
     }
 
     /** True when another node refused this one's cluster password (its links stay down until a restart). */
     public boolean clusterRefused() {
-        return clusterRefused;
+        return clusterWatch.refused();
     }
 
     @Override
@@ -234,32 +164,20 @@ public final class EmbeddedBroker extends ServiceSupport {
             }
         }
         exitHook = null;
-        WebSocketTraces.uninstall(refusals);
-        if (clusterWatch != null) {
-            clusterWatch.cancel(false);
-            clusterWatch = null;
-        }
-        if (repairTask != null) {
-            repairTask.cancel(false);
-            repairTask = null;
-        }
-        if (backlogTask != null) {
-            backlogTask.cancel(false);
-            backlogTask = null;
-        }
-        if (backPressure != null) {
-            backPressure.stop();
-        }
+        guards.stop();
+        clusterWatch.stop();
+        plugins.stopTasks();
         if (server != null) {
             SessionEnd.endAll(server, 10_000);
             server.stop();
             server = null;
             mqttState = null;
-            subscriptions.retireAll();
+            plugins.stopped();
             LOG.info("Broker stopped");
         }
     }
 
+    @Override
     public ActiveMQServer server() {
         return server;
     }
@@ -269,43 +187,43 @@ public final class EmbeddedBroker extends ServiceSupport {
         return listeners.getOrDefault(listener, 0);
     }
 
-    /** The other nodes this one has a link to now (0 when standalone). */
+    @Override
     public int linkedNodes() {
-        return ClusterLinks.linkedNodes(server).size();
+        return clusterWatch.linkedNodes();
     }
 
-    /** Subscriptions of other nodes this one knows of (Artemis' remote queue bindings); 0 when standalone. */
+    @Override
     public long remoteSubscriptions() {
-        ActiveMQServer current = server;
-        if (current == null || !settings.cluster().enabled()) {
-            return 0;
-        }
-        long count = 0;
-        for (Binding binding : (Iterable<Binding>) current.getPostOffice().getAllBindings()::iterator) {
-            if (binding instanceof RemoteQueueBinding) {
-                count++;
-            }
-        }
-        return count;
+        return clusterWatch.remoteSubscriptions();
     }
 
-    /** Wildcard subscriptions added to a topic's list that had missed them (an Artemis race; {@link WildcardBindingRepair}). */
+    /** Wildcard subscriptions added to a topic's list that had missed them (an Artemis race, repaired). */
     public long subscriptionsRepaired() {
-        return wildcardRepair == null ? 0 : wildcardRepair.repaired();
+        return plugins.subscriptionsRepaired();
     }
 
     public ClusterSettings cluster() {
         return settings.cluster();
     }
 
-    /** Connections the broker closed on {@code listener} for {@code reason} since start ({@link Refusals}). */
-    public long refused(String listener, String reason) {
-        return refusals.count(listener, reason);
+    @Override
+    public List<String> refusalReasons() {
+        return Refusals.REASONS;
     }
 
-    /** Subscriptions refused for {@code reason} ({@code per-client}, {@code total}) since start ({@link SubscriptionLimits}). */
+    @Override
+    public long refused(String listener, String reason) {
+        return guards.refused(listener, reason);
+    }
+
+    @Override
+    public List<String> subscriptionRefusalReasons() {
+        return SubscriptionLimits.REASONS;
+    }
+
+    @Override
     public long subscriptionsRefused(String reason) {
-        return subscriptionLimits.refused(reason);
+        return guards.subscriptionsRefused(reason);
     }
 
     /** The connection that holds an MQTT client id now, if any (Artemis' own record of them). */
@@ -315,18 +233,17 @@ public final class EmbeddedBroker extends ServiceSupport {
         return connection != null && connection.getTransportConnection() instanceof NettyConnection netty ? netty.getChannel() : null;
     }
 
-    /** Undelivered messages each subscription keeps at most now ({@link BacklogBudget}). */
+    @Override
     public long subscriberBacklog() {
-        BacklogBudget current = backlogs;
-        return current == null ? settings.subscriberBacklog() : current.share();
+        return plugins.subscriberBacklog();
     }
 
-    /** Wills taken out of CONNECTs because their users may not publish to their topics, since start. */
+    @Override
     public long willsDropped() {
-        return packetCheck.willsDropped();
+        return guards.willsDropped();
     }
 
-    /** The listeners open, by name ({@code mqtt}, {@code mqtt-ws}, ...; the cluster port not among them). */
+    @Override
     public List<String> clientListeners() {
         return listeners.keySet().stream().filter(name -> !name.equals(ClusterLinks.ACCEPTOR)).toList();
     }
@@ -340,6 +257,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         return String.valueOf(port);
     }
 
+    @Override
     public BrokerStatistics statistics() {
         return statistics;
     }
@@ -380,7 +298,7 @@ public final class EmbeddedBroker extends ServiceSupport {
         return taken.isEmpty() ? List.copyOf(listeners.keySet()) : taken;
     }
 
-    /** True when the broker is active and every listener accepts connections. */
+    @Override
     public boolean accepting() {
         ActiveMQServer current = server;
         return current != null && current.isActive()
@@ -411,23 +329,6 @@ public final class EmbeddedBroker extends ServiceSupport {
         config.setPagingDirectory(data.resolve("paging").toString());
         config.setLargeMessagesDirectory(data.resolve("large-messages").toString());
         config.setNodeManagerLockDirectory(data.toString());
-        // No message plugin (one would make Artemis call into plugins several times for every delivery).
-        config.registerBrokerPlugin(new UnstoredTopicAddresses());
-        wildcardRepair = new WildcardBindingRepair(config.getWildcardConfiguration());
-        config.registerBrokerPlugin(wildcardRepair);
-        config.registerBrokerPlugin(localBindings);
-        backlogs = new BacklogBudget(settings.subscriberBacklog(), settings.maxQueuedMessages());
-        subscriptions.configure(config, subscriptionLimits, backlogs);
-        config.registerBrokerPlugin(subscriptions);
-        eventLoopDelivery = settings.eventLoopDelivery() ? new EventLoopDelivery() : null;
-        if (eventLoopDelivery != null) {
-            config.registerBrokerPlugin(eventLoopDelivery);
-        }
-        statistics.countFrom(subscriptions);
-        connectionLimit = new ConnectionLimit(settings.maxConnections(), settings.internal().name(), refusals);
-        statistics.countFrom(connectionLimit);
-        backPressure = settings.backPressureMark() > 0 ? new PublisherBackPressure(settings.backPressureMark(), subscriptions, statistics) : null;
-
         // A stalled subscriber keeps only its newest messages: each subscription is a ring queue.
         config.addAddressSetting("#", new AddressSettings()
                 .setDefaultRingSize(settings.subscriberBacklog())

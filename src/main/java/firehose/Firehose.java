@@ -1,6 +1,7 @@
 package firehose;
 
 import org.apache.camel.main.Main;
+import broker.artemis.members.ArtemisMembers;
 import org.slf4j.LoggerFactory;
 
 /** Starts Firehose: camel-main with the embedded broker and the routes in package {@code routes}. */
@@ -35,9 +36,23 @@ public final class Firehose {
                 LoggerFactory.getLogger(Firehose.class).info("Firehose was stopped while it was starting");
                 System.exit(0);
             }
+            ArtemisMembers.Mismatch artemis = mismatchIn(e);
+            if (artemis != null) { // one line: what of Artemis is not there, and its row of docs/artemis-changes.md
+                LoggerFactory.getLogger(Firehose.class).error("Firehose could not start: {}", artemis.getMessage());
+                System.exit(1);
+            }
             LoggerFactory.getLogger(Firehose.class).error("Firehose could not start: {}", e.getMessage(), e);
             // the broker's threads would otherwise keep a half-started process alive
             System.exit(1);
         }
+    }
+
+    private static ArtemisMembers.Mismatch mismatchIn(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof ArtemisMembers.Mismatch mismatch) {
+                return mismatch;
+            }
+        }
+        return null;
     }
 }

@@ -1,5 +1,11 @@
 package firehose;
 
+import broker.observe.BrokerMetrics;
+import broker.observe.BrokerHealthCheck;
+import broker.config.TopicFilter;
+import broker.config.Secret;
+import broker.config.BrokerSettings;
+import broker.config.Account;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
@@ -7,13 +13,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import broker.Account;
-import broker.BrokerHealthCheck;
-import broker.BrokerMetrics;
-import broker.BrokerSettings;
 import broker.EmbeddedBroker;
-import broker.Secret;
-import broker.TopicFilter;
 import org.apache.camel.support.service.ServiceSupport;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;

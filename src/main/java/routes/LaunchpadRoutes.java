@@ -1,11 +1,11 @@
 package routes;
 
+import broker.config.Secret;
 import org.apache.camel.Endpoint;
 import org.apache.camel.RouteTemplateContext;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.util.StringHelper;
 
-import broker.Secret;
 import firehose.LeaderElection;
 import io.micrometer.core.instrument.MeterRegistry;
 import launchpad.LaunchpadMailbox;

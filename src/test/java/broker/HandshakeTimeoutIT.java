@@ -1,5 +1,7 @@
 package broker;
 
+import broker.guard.Refusals;
+import broker.config.BrokerSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

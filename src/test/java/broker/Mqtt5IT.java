@@ -1,5 +1,6 @@
 package broker;
 
+import broker.guard.ExpiryIntervals;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

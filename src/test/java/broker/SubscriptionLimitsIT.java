@@ -1,5 +1,6 @@
 package broker;
 
+import broker.guard.SubscriptionLimits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,6 @@
 package broker;
 
+import broker.artemis.WildcardBindingRepair;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

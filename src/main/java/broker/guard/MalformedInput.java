@@ -1,0 +1,138 @@
+package broker.guard;
+
+import broker.observe.MinuteLog;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiPredicate;
+import java.util.function.Function;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.mqtt.MqttConnAckMessage;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttConnectPayload;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttConnectVariableHeader;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttIdentifierRejectedException;
+import io.netty.handler.codec.mqtt.MqttMessage;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttMessageIdAndPropertiesVariableHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.netty.handler.codec.mqtt.MqttSubAckMessage;
+import io.netty.handler.codec.mqtt.MqttSubAckPayload;
+import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
+import io.netty.handler.codec.mqtt.MqttSubscribePayload;
+import io.netty.handler.codec.mqtt.MqttTopicSubscription;
+import io.netty.handler.codec.mqtt.MqttUnacceptableProtocolVersionException;
+import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Bytes and strings no MQTT client may send close the connection, before Artemis sees them, with one log line a minute
+ * ({@link Refusals}) where Artemis logged an ERROR and a stack trace:
+ * <ul>
+ *   <li>bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size); an unsupported
+ *       protocol level or a refused client id still get Artemis' CONNACK;</li>
+ *   <li>strings that are not well-formed UTF-8 or hold U+0000 (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4): a topic, topic
+ *       filter, client id, will topic or user name; nothing of such a packet is delivered;</li>
+ *   <li>on a WebSocket connection, a corrupt frame.</li>
+ * </ul>
+ */
+@ChannelHandler.Sharable
+public final class MalformedInput extends ChannelInboundHandlerAdapter {
+
+    private final Refusals refusals;
+    private final FrameErrors frameErrors = new FrameErrors();
+
+    MalformedInput(Refusals refusals) {
+        this.refusals = refusals;
+    }
+
+    /**
+     * For a WebSocket connection, right after Netty's frame decoder: a corrupt frame (or any other failure of the
+     * connection) closes it with the same one line a minute, and failures of a connection already closed are dropped.
+     * (Artemis' WebSocket handler, next in line, prints every exception's stack trace to standard output.)
+     */
+    ChannelHandler frameErrors() {
+        return frameErrors;
+    }
+
+    @ChannelHandler.Sharable
+    private final class FrameErrors extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof io.netty.handler.codec.CorruptedFrameException) {
+                // Netty has closed the connection already (protocol violation)
+                refusals.refuse(ctx.channel(), Refusals.MALFORMED_PACKET, "not a WebSocket frame (" + cause.getMessage() + ")");
+            } else if (ctx.channel().isActive()) {
+                refusals.refuse(ctx.channel(), Refusals.MALFORMED_PACKET, "WebSocket failure (" + cause.getMessage() + ")");
+            }
+            // else: e.g. a write to a connection closed meanwhile: nothing left to report or to close
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof MqttMessage message && message.decoderResult().isFailure()) {
+            Throwable cause = message.decoderResult().cause();
+            if (!(cause instanceof MqttUnacceptableProtocolVersionException || cause instanceof MqttIdentifierRejectedException)) {
+                ReferenceCountUtil.release(msg);
+                refusals.refuse(ctx.channel(), Refusals.MALFORMED_PACKET, "not an MQTT packet (" + cause.getMessage() + ")");
+                return;
+            }
+        }
+        String bad = invalid(msg);
+        if (bad != null) {
+            ReferenceCountUtil.release(msg);
+            refusals.refuse(ctx.channel(), Refusals.INVALID_STRING, bad + " is not well-formed UTF-8 or holds U+0000");
+            return;
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    /** What in the packet is malformed (e.g. "the topic"), or null. */
+    static String invalid(Object msg) {
+        if (msg instanceof MqttPublishMessage publish) {
+            return malformed(publish.variableHeader().topicName()) ? "the topic" : null;
+        }
+        if (msg instanceof MqttSubscribeMessage subscribe) {
+            for (MqttTopicSubscription subscription : subscribe.payload().topicSubscriptions()) {
+                if (malformed(subscription.topicFilter())) {
+                    return "a topic filter";
+                }
+            }
+            return null;
+        }
+        if (msg instanceof MqttUnsubscribeMessage unsubscribe) {
+            return unsubscribe.payload().topics().stream().anyMatch(MalformedInput::malformed) ? "a topic filter" : null;
+        }
+        if (msg instanceof MqttConnectMessage connect) {
+            if (malformed(connect.payload().clientIdentifier())) {
+                return "the client id";
+            }
+            if (malformed(connect.payload().willTopic())) {
+                return "the will topic";
+            }
+            return malformed(connect.payload().userName()) ? "the user name" : null;
+        }
+        return null;
+    }
+
+    static boolean malformed(String text) {
+        return text != null && (text.indexOf('\u0000') >= 0 || text.indexOf('\uFFFD') >= 0);
+    }
+}

@@ -1,0 +1,33 @@
+package org.apache.activemq.artemis.core.protocol.mqtt;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.reflect.Method;
+
+import broker.artemis.ArtemisCouplings;
+import broker.artemis.members.ArtemisMembers;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code ConnectAsking.handleConnect} overrides Artemis' package-private method: no {@code @Override} can say so, and
+ * a renamed or moved method in Artemis would leave Firehose's a method nothing calls.
+ */
+class ConnectAskingTest {
+
+    @Test
+    void handle_connect_overrides_artemis_own() throws Exception {
+        ArtemisMembers.overrides(ConnectAsking.class, "handleConnect", 21, MqttConnectMessage.class);
+        Method own = ConnectAsking.class.getDeclaredMethod("handleConnect", MqttConnectMessage.class);
+        Method artemis = MQTTProtocolHandler.class.getDeclaredMethod("handleConnect", MqttConnectMessage.class);
+        // the same runtime package: the JVM links a call to Artemis' method to this one
+        assertEquals(artemis.getDeclaringClass().getClassLoader(), own.getDeclaringClass().getClassLoader());
+        assertEquals(artemis.getDeclaringClass().getPackageName(), own.getDeclaringClass().getPackageName());
+    }
+
+    @Test
+    void every_coupling_to_this_artemis_holds_before_a_broker_starts() {
+        assertDoesNotThrow(ArtemisCouplings::check);
+    }
+}
