@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of a Firehose cluster (issue 13): two nodes (fat-jar processes, the README's JVM options) on this machine.
+# The cost of a Firehose cluster: two nodes (fat-jar processes, the README's JVM options) on this machine.
 # usage: bench/cluster.sh [f0] [f1] [f2] [l] [m]...   (default: all, about 5 minutes; a scenario given several times
 #        runs that often, and the table shows medians; lost, duplicates and closed by broker are the worst run's)
 #   f0: standalone node (no cluster), 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, flat out      (deliveries/s)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gerrit end-to-end latency benchmark (issue 3): builds the test classes, then runs bench/java against them.
+# Gerrit end-to-end latency benchmark: builds the test classes, then runs bench/java against them.
 # usage: bench/gerrit-latency.sh [subscribers rate seconds]...
 set -euo pipefail
 cd "$(dirname "$0")/.."

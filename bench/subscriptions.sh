@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What one client's subscriptions cost, and a stop with clients connected (issue 12; docs/artemis-changes.md rows 32, 33).
+# What one client's subscriptions cost, a stop with clients connected, and persistent sessions away (bench/README.md, tenth and eleventh rounds; docs/artemis-changes.md rows 32, 33).
 # usage: bench/subscriptions.sh [flood] [stop] [away]   (default: all three, about 11 minutes: the flood without limits
 #        takes minutes)
 #   flood: one anonymous MQTT 3.1.1 client subscribes to FLOOD_N distinct topics, 100 filters per SUBSCRIBE, each

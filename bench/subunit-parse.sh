@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Subunit parse throughput (issue 5): the Java parser vs Debian's subunit-stats on the same generated stream.
+# Subunit parse throughput: the Java parser vs Debian's subunit-stats on the same generated stream.
 # usage: bench/subunit-parse.sh [tests] [runs]      (needs python3-subunit and subunit: apt-get install -y python3-subunit subunit)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Firehose against Debian's Mosquitto 2.0.11 on this machine, same scenarios, alternating (issues 6 and 12).
+# Firehose against Debian's Mosquitto 2.0.11 on this machine, same scenarios, alternating (the fan-out comparison and the reconnect storms).
 # usage: bench/vs-mosquitto.sh [a] [b] [c] [d] [s] [p]...   (default: a b c d, about 12 minutes; a scenario given
 #        several times runs that often, alternating brokers, and the table shows medians)
 #   a: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB, flat out        (deliveries/s)
