@@ -47,7 +47,7 @@ class PublishRouteIT {
             int events = 600;
             for (int i = 0; i < events; i++) {
                 // two events per topic, the first creating it: storing each new topic's address made Artemis deliver
-                // such pairs swapped now and then (see broker.UnstoredTopicAddresses)
+                // such pairs swapped now and then (see broker.artemis.UnstoredTopicAddresses)
                 producer.sendBodyAndHeader(path, String.valueOf(i), Topic.HEADER, Topic.of("gerrit", "project" + i / 2, "t"));
             }
             for (Subscriber s : new Subscriber[] {subscriber, other}) {

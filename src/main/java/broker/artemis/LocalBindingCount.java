@@ -60,7 +60,7 @@ public final class LocalBindingCount implements ActiveMQServerBasePlugin {
     @Override
     public void registered(ActiveMQServer server) {
         if (!(server.getPostOffice() instanceof PostOfficeImpl office) || !(office.getAddressManager() instanceof SimpleAddressManager manager)) {
-            throw new IllegalStateException("this Artemis' post office is not the one broker.LocalBindingCount knows");
+            throw new IllegalStateException("this Artemis' post office is not the one LocalBindingCount knows (docs/artemis-changes.md row 22)");
         }
         if (clustered) {
             RemoteRouteIds.requireArtemis();

@@ -1,6 +1,5 @@
 package broker.artemis;
 
-import broker.EmbeddedBroker;
 import org.apache.activemq.artemis.core.server.impl.AddressInfo;
 import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerAddressPlugin;
 
@@ -15,7 +14,7 @@ import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerAddressPlugi
  * it is taken off once added, for a temporary address is also removed when the connection that made it closes, and
  * that raced another client's SUBSCRIBE to the same topic (Artemis found the address it had just made gone, threw,
  * logged an ERROR with a stack trace and refused the subscription). The address then goes as any auto-created one:
- * by Artemis' reaper, with no subscription and older than {@link EmbeddedBroker#ADDRESS_LINGER_MS}.
+ * by Artemis' reaper, with no subscription and older than {@code EmbeddedBroker.ADDRESS_LINGER_MS}.
  */
 public final class UnstoredTopicAddresses implements ActiveMQServerAddressPlugin {
 

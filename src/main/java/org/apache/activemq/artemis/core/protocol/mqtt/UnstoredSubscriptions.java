@@ -39,7 +39,7 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
 /**
  * At every SUBSCRIBE Artemis serialises the client's whole session (its subscriptions) into a record and sends it to
  * the session store, clean sessions too, where Firehose drops the record of an MQTT 3.x clean session
- * ({@code broker.MqttSessionStore}): a tenth of a reconnect storm's time on the broker, for a record thrown away.
+ * ({@code broker.artemis.MqttSessionStore}): a tenth of a reconnect storm's time on the broker, for a record thrown away.
  * A 3.x clean session's subscription manager is given, before its CONNECT is handled, a state manager made with
  * subscription persistence off, whose store and removal of session records do nothing: the only two things a
  * subscription manager asks of it. The session's own state manager, which cleans a previous session of the same
