@@ -3,6 +3,7 @@ package broker;
 import broker.guard.Refusals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,8 +16,13 @@ import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import firehose.Await;
@@ -43,6 +49,8 @@ class HostileInputIT {
     /** What 2,000 refused connections may leave in the heap: 2 KiB each would reach it (1.2 MiB measured; holding on
      * to each refused connection left 7.6 MiB). */
     private static final long HEAP_BOUND = 4L << 20;
+    /** How long the attack may take: each input ends at once, or within the socket's 5 s read timeout if left open. */
+    private static final Duration ATTACK_BOUND = Duration.ofSeconds(120);
 
     @TempDir
     Path data;
@@ -61,14 +69,27 @@ class HostileInputIT {
             long heapBefore = heapAfterCollection();
             int connections = app.broker().server().getConnectionCount();
             AtomicBoolean hostile = new AtomicBoolean(true);
-            Thread attacker = new Thread(() -> attack(app, hostile), "attacker");
+            FutureTask<Integer> attack = new FutureTask<>(() -> attack(app, hostile));
+            Thread attacker = new Thread(attack, "attacker");
+            long started = System.nanoTime();
             attacker.start();
-            for (int i = 0; i < EVENTS; i++) {
-                Clients.publish(publisher, "ansible/stream", String.valueOf(i), 1, false);
-                Thread.sleep(5);
+            try {
+                for (int i = 0; i < EVENTS; i++) {
+                    Clients.publish(publisher, "ansible/stream", String.valueOf(i), 1, false);
+                    Thread.sleep(5); // a steady pace, under the attack
+                }
+                // the attack must end, and end normally: an input the broker left hanging, or an exception, fails here
+                int sent = attack.get(ATTACK_BOUND.toSeconds(), TimeUnit.SECONDS);
+                assertEquals(INPUTS, sent, "hostile inputs sent");
+                System.out.printf("%,d hostile inputs in %.1f s%n", sent, (System.nanoTime() - started) / 1e9);
+            } catch (TimeoutException e) {
+                fail("the attack still ran after " + ATTACK_BOUND + ": " + Arrays.toString(attacker.getStackTrace()));
+            } catch (ExecutionException e) {
+                throw new AssertionError("the attack ended with an exception", e.getCause());
+            } finally {
+                hostile.set(false);
+                attacker.join(10_000);
             }
-            attacker.join(120_000);
-            hostile.set(false);
             for (int i = 0; i < EVENTS; i++) {
                 Subscriber.Received received = subscriber.next(Duration.ofSeconds(20));
                 assertEquals("ansible/stream", received.topic(), "nothing forged among the events");
@@ -119,12 +140,14 @@ class HostileInputIT {
         return memory.getHeapMemoryUsage().getUsed();
     }
 
-    private static void attack(FirehoseApp app, AtomicBoolean hostile) {
+    /** Sends the hostile inputs until all are sent or {@code hostile} is cleared; returns how many were sent. */
+    private static int attack(FirehoseApp app, AtomicBoolean hostile) {
         Random random = new Random(1234);
         byte[] wsUpgrade = ("GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
-        for (int i = 0; i < INPUTS && hostile.get(); i++) {
+        int i = 0;
+        for (; i < INPUTS && hostile.get(); i++) {
             try {
                 switch (i % 6) {
                     case 0 -> { // random bytes that open no protocol
@@ -174,6 +197,7 @@ class HostileInputIT {
                 // the broker closing first is what is expected
             }
         }
+        return i;
     }
 
     private static void send(int port, byte[] bytes) throws IOException {

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.LongPredicate;
 import java.util.stream.Collectors;
 
 import firehose.Await;
@@ -260,15 +261,63 @@ class ClusterIT {
             assertEquals(200, health.statusCode(), health.body());
             assertTrue(health.body().contains("\"nodes.linked\": 2") || health.body().contains("\"nodes.linked\":2"), health.body());
         }
-        // $SYS stays per node: a subscriber on node 1 sees node 1's figures only
-        try (Subscriber sys = Subscriber.on(nodes.get(0).tcpUrl(), "$SYS/broker/uptime")) {
-            sys.next(WAIT);
-            assertNull(sys.poll(Duration.ofSeconds(1)), "one node's uptime, not three");
-        }
+        // $SYS per node: sys_stays_on_the_node_that_publishes_it
         nodes.get(2).close();
         Await.until(WAIT, () -> nodes.get(0).broker().linkedNodes() == 1, () -> "node 3 still counted");
         assertTrue(nodes.get(0).http("/observe/metrics").body().contains("firehose_cluster_nodes 2.0"));
         assertEquals(200, nodes.get(0).http("/observe/health").statusCode(), "a node that lost another stays UP");
+    }
+
+    @Test
+    void sys_stays_on_the_node_that_publishes_it() throws Exception {
+        List<FirehoseApp.Builder> builders = cluster(dir, 2, PASSWORD);
+        builders.forEach(b -> b.set("firehose.broker.sys-interval", "1"));
+        startAll(builders);
+        FirehoseApp a = nodes.get(0);
+        FirehoseApp b = nodes.get(1);
+        // B's $SYS/broker/clients/total told from A's: B has counted this many connections more
+        int more = 25;
+        for (int i = 0; i < more; i++) {
+            RawMqtt.connected(b.port("mqtt"), 4, "counted-" + i, true).close();
+        }
+        long bFloor = b.broker().server().getTotalConnectionCount();
+        assertOwnSysOnly(a, b, total -> total < bFloor, "ansible/fence-a");
+        assertOwnSysOnly(b, a, total -> total >= bFloor, "ansible/fence-b");
+        long aNow = a.broker().server().getTotalConnectionCount();
+        assertTrue(aNow < bFloor, "A counted " + aNow + " connections, B at least " + bFloor + ": their figures were not told apart");
+    }
+
+    /**
+     * A subscriber on {@code node} to {@code $SYS/#} gets that node's figures ({@code own}: its clients/total) and none of
+     * {@code other}'s, though {@code other} published them after it knew of the subscriber: a fence published on
+     * {@code other} after one of its rounds comes after anything of that round that crossed the (one, ordered) link.
+     */
+    private void assertOwnSysOnly(FirehoseApp node, FirehoseApp other, LongPredicate own, String fence) throws Exception {
+        long before = remoteSubscriptions(other);
+        Subscriber here = track(Subscriber.on(node.tcpUrl(), "$SYS/#").subscribe(fence, 1));
+        // the other node learns of the fence's subscription after the $SYS one's, had that been announced (one client, one link)
+        Await.until(WAIT, () -> remoteSubscriptions(other) >= before + 1, () -> "the other node knows " + remoteSubscriptions(other));
+        try (Subscriber there = Subscriber.on(other.tcpUrl(), "$SYS/broker/clients/total")) {
+            long total = Long.parseLong(there.next(WAIT).payload()); // a round the other node published since
+            assertFalse(own.test(total), "the other node's figure " + total + " looks like this node's: the test cannot tell them apart");
+        }
+        Clients.publishOnce(other.tcpUrl(), fence, "fence");
+        List<Long> totals = new ArrayList<>();
+        Subscriber.Received received;
+        while (!(received = here.next(WAIT)).topic().equals(fence)) {
+            assertTrue(received.topic().startsWith("$SYS/broker/"), received.toString());
+            if (received.topic().equals("$SYS/broker/clients/total")) {
+                totals.add(Long.parseLong(received.payload()));
+            }
+        }
+        while (totals.isEmpty()) { // the node's own round after the fence, if none came before it
+            received = here.next(WAIT);
+            if (received.topic().equals("$SYS/broker/clients/total")) {
+                totals.add(Long.parseLong(received.payload()));
+            }
+        }
+        assertTrue(totals.stream().allMatch(own::test), "the other node's $SYS reached a subscriber here: clients/total " + totals);
+        assertEquals(before + 1, remoteSubscriptions(other), "the other node knows the fence's subscription, not the $SYS/# one");
     }
 
     @Test

@@ -92,6 +92,124 @@ public final class RawMqtt {
         return socket;
     }
 
+    /**
+     * A socket after CONNECT with a user name and password (protocol level 4, MQTT 3.1.1, or 5; keep-alive 60 s) and its
+     * CONNACK, which must accept.
+     */
+    public static Socket connected(int port, int level, String clientId, boolean cleanSession, String user, String password)
+            throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(5000);
+        socket.getOutputStream().write(connect(level, clientId, cleanSession, user, password));
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        assertEquals(0x20, in.readUnsignedByte(), "CONNACK");
+        byte[] rest = new byte[remainingLength(in)];
+        in.readFully(rest);
+        assertEquals(0, rest[1], "accepted");
+        return socket;
+    }
+
+    /** A CONNECT at protocol level 4 or 5 (keep-alive 60 s) with a user name and password (null user: anonymous). */
+    public static byte[] connect(int level, String clientId, boolean cleanSession, String user, String password) {
+        int flags = (cleanSession ? 0x02 : 0) | (user != null ? 0xC0 : 0);
+        byte[] body = concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', (byte) level, (byte) flags, 0, 60},
+                level == 5 ? new byte[] {0} : new byte[0], string(clientId.getBytes(StandardCharsets.UTF_8)),
+                user != null ? string(user.getBytes(StandardCharsets.UTF_8)) : new byte[0],
+                user != null ? string(password.getBytes(StandardCharsets.UTF_8)) : new byte[0]);
+        return packet(0x10, body);
+    }
+
+    /** A QoS 0 PUBLISH packet at protocol level 4 or 5 (5: with an empty property list). */
+    public static byte[] publish(int level, String topic, byte[] payload) {
+        return packet(0x30, concat(string(topic.getBytes(StandardCharsets.UTF_8)), level == 5 ? new byte[] {0} : new byte[0], payload));
+    }
+
+    /**
+     * A QoS 0 PUBLISH packet at protocol level 4 or 5 of exactly {@code size} bytes in all (fixed header included, as
+     * MQTT 5's Maximum Packet Size counts), its payload filled with 'x'.
+     */
+    public static byte[] publishOfSize(int level, String topic, int size) {
+        int header = 2 + topic.getBytes(StandardCharsets.UTF_8).length + (level == 5 ? 1 : 0);
+        for (int lengthBytes = 1; lengthBytes <= 4; lengthBytes++) {
+            int remaining = size - 1 - lengthBytes;
+            if (remaining >= header && lengthBytes == lengthBytes(remaining)) {
+                byte[] payload = new byte[remaining - header];
+                Arrays.fill(payload, (byte) 'x');
+                byte[] packet = publish(level, topic, payload);
+                assertEquals(size, packet.length, "packet size");
+                return packet;
+            }
+        }
+        throw new IllegalArgumentException("no PUBLISH to " + topic + " is " + size + " bytes long");
+    }
+
+    private static int lengthBytes(int remaining) {
+        return remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4;
+    }
+
+    /**
+     * A socket to a WebSocket listener after the opening handshake (subprotocol mqtt), then an MQTT 3.1.1 CONNECT with
+     * a user name and password in a binary frame and its CONNACK, which must accept.
+     */
+    public static Socket webSocketConnected(int port, String clientId, String user, String password) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(5000);
+        socket.getOutputStream().write(("GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        StringBuilder response = new StringBuilder();
+        while (!response.toString().endsWith("\r\n\r\n")) {
+            response.append((char) in.readUnsignedByte());
+        }
+        assertEquals("HTTP/1.1 101", response.substring(0, 12), "the WebSocket handshake: " + response);
+        socket.getOutputStream().write(webSocketFrame(connect(4, clientId, true, user, password)));
+        byte[] connack = readWebSocketFrame(in);
+        assertEquals(0x20, connack[0] & 0xff, "CONNACK");
+        assertEquals(0, connack[3], "accepted");
+        return socket;
+    }
+
+    /** A client's binary WebSocket frame (masked, as RFC 6455 requires of clients) holding {@code payload}, any length. */
+    public static byte[] webSocketFrame(byte[] payload) {
+        java.io.ByteArrayOutputStream frame = new java.io.ByteArrayOutputStream(payload.length + 14);
+        frame.write(0x82);
+        if (payload.length < 126) {
+            frame.write(0x80 | payload.length);
+        } else if (payload.length < 65_536) {
+            frame.write(0x80 | 126);
+            frame.write(payload.length >> 8);
+            frame.write(payload.length);
+        } else {
+            frame.write(0x80 | 127);
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                frame.write((int) ((long) payload.length >> shift));
+            }
+        }
+        byte[] mask = {0x1b, 0x2c, 0x3d, 0x4e};
+        frame.writeBytes(mask);
+        for (int i = 0; i < payload.length; i++) {
+            frame.write(payload[i] ^ mask[i % 4]);
+        }
+        return frame.toByteArray();
+    }
+
+    /** The payload of the server's next WebSocket frame (unmasked, as servers send them). */
+    private static byte[] readWebSocketFrame(DataInputStream in) throws IOException {
+        in.readUnsignedByte(); // FIN and opcode
+        long length = in.readUnsignedByte() & 0x7f;
+        if (length == 126) {
+            length = in.readUnsignedShort();
+        } else if (length == 127) {
+            length = in.readLong();
+        }
+        byte[] payload = new byte[(int) length];
+        in.readFully(payload);
+        return payload;
+    }
+
     /** A SUBSCRIBE at protocol level 4 or 5 of {@code filters}, each at QoS 0. */
     public static byte[] subscribe(int level, int packetId, java.util.List<String> filters) {
         java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();

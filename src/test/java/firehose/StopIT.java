@@ -1,8 +1,10 @@
 package firehose;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -44,7 +46,13 @@ class StopIT {
         FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "1").start();
         int port = app.port("mqtt");
         app.broker().stop(); // the routes' clients lose the broker and start reconnecting
-        Thread.sleep(1500); // let them try at least once (Paho: 1 s, then doubling)
+        try (ServerSocket listener = listen(port)) {
+            listener.setSoTimeout(10_000); // Paho tries again after 1 s, then doubling
+            try (Socket attempt = listener.accept()) {
+                String who = whoConnected(attempt);
+                assertTrue(who.startsWith("an MQTT CONNECT"), "a reconnecting client: " + who);
+            }
+        }
         app.close();
         assertNobodyConnects(port);
     }
@@ -74,11 +82,11 @@ class StopIT {
             } finally {
                 app.close();
             }
+            for (Socket subscriber : subscribers) {
+                RawMqtt.assertClosed(subscriber); // the broker closed it: its read ends within the socket's 5 s timeout
+            }
             assertEquals(subscribers.size(), beforeJournalStopped.get(), "clean sessions whose queue went while the journal ran");
             assertEquals(0, afterJournalStopped.get(), "clean sessions whose queue went after the journal stopped");
-            for (Socket subscriber : subscribers) {
-                RawMqtt.assertClosed(subscriber);
-            }
             assertEquals(List.of(), log.problems(), "a stop with clients connected logs no warning");
             closeQuietly(persistent);
 
@@ -107,28 +115,66 @@ class StopIT {
 
     private static void assertNobodyConnects(int port) throws Exception {
         // the broker's port, now taken by a listener that records any connection attempt (Paho retries within 1-5 s)
-        try (ServerSocket listener = new ServerSocket()) {
-            listener.setReuseAddress(true);
-            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        try (ServerSocket listener = listen(port)) {
             listener.setSoTimeout(8_000);
-            Socket attempt = null;
+            Socket attempt;
             try {
                 attempt = listener.accept();
             } catch (SocketTimeoutException quiet) {
-                // nobody came: as it should be
+                return; // nobody came: as it should be
             }
-            try (Socket close = attempt) {
-                String connect = "";
-                if (attempt != null) {
-                    attempt.setSoTimeout(2000);
-                    byte[] packet = new byte[256];
-                    int read = attempt.getInputStream().read(packet);
-                    connect = new String(packet, 0, Math.max(0, read), java.nio.charset.StandardCharsets.ISO_8859_1).replaceAll("[^\\x20-\\x7e]", ".");
-                }
-                assertNull(attempt, "a client of the stopped application connected again: " + connect);
-            } catch (IOException ignored) {
-                // closing the attempt
+            try (attempt) {
+                fail("a client of the stopped application connected again: " + whoConnected(attempt));
             }
         }
+    }
+
+    /** The broker's port, taken by this test while the broker is away. */
+    private static ServerSocket listen(int port) throws IOException {
+        ServerSocket listener = new ServerSocket();
+        listener.setReuseAddress(true);
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        return listener;
+    }
+
+    /**
+     * Who connected, from the first packet it sends within 2 s: an MQTT CONNECT's client id (not its password), or
+     * what else came, or how reading it ended.
+     */
+    private static String whoConnected(Socket connection) {
+        try {
+            connection.setSoTimeout(2000);
+            DataInputStream in = new DataInputStream(connection.getInputStream());
+            int type = in.read();
+            if (type < 0) {
+                return "(closed without sending)";
+            }
+            if (type != 0x10) {
+                return "a first byte 0x" + Integer.toHexString(type) + ", not an MQTT CONNECT";
+            }
+            skipVariableLength(in); // Remaining Length
+            String protocol = in.readUTF();
+            int level = in.readUnsignedByte();
+            in.readUnsignedByte(); // flags
+            in.readUnsignedShort(); // keep-alive
+            if (level == 5) {
+                in.skipNBytes(skipVariableLength(in)); // properties
+            }
+            return "an MQTT CONNECT (" + protocol + " level " + level + ") from client id " + in.readUTF();
+        } catch (IOException e) {
+            return "(sent nothing: " + e + ")";
+        }
+    }
+
+    private static int skipVariableLength(DataInputStream in) throws IOException {
+        int value = 0;
+        int shift = 0;
+        int digit;
+        do {
+            digit = in.readUnsignedByte();
+            value |= (digit & 0x7F) << shift;
+            shift += 7;
+        } while ((digit & 0x80) != 0);
+        return value;
     }
 }
