@@ -197,7 +197,7 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
         return clusterWatch.remoteSubscriptions();
     }
 
-    /** Wildcard subscriptions added to a topic's list that had missed them (an Artemis race, repaired). */
+    @Override
     public long subscriptionsRepaired() {
         return plugins.subscriptionsRepaired();
     }

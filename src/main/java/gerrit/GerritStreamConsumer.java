@@ -70,7 +70,6 @@ public class GerritStreamConsumer extends DefaultConsumer {
     private volatile ClientSession session;
     private volatile boolean connected;
     private volatile String state = "not connected yet";
-    private volatile LineSplitter splitter;
     private HealthCheck health;
 
     GerritStreamConsumer(GerritStreamEndpoint endpoint, Processor processor) {
@@ -145,24 +144,8 @@ public class GerritStreamConsumer extends DefaultConsumer {
         super.doStop();
     }
 
-    /** True while the event stream is open. */
-    public boolean isConnected() {
-        return connected;
-    }
-
-    /** Why it is not connected, or "connected". */
-    public String state() {
-        return state;
-    }
-
     public Stats stats() {
         return stats;
-    }
-
-    /** True while part of a line has arrived and its end has not. */
-    boolean holdingPartialLine() {
-        LineSplitter current = splitter;
-        return current != null && current.midLine();
     }
 
     private void streamForever() {
@@ -200,7 +183,6 @@ public class GerritStreamConsumer extends DefaultConsumer {
                 sawEvents.set(true);
                 handle(line);
             });
-            splitter = lines;
             try (ChannelExec channel = ssh.createExecChannel(endpoint.getCommand())) {
                 channel.setOut(lines);
                 channel.setErr(stderr);

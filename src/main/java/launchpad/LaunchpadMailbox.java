@@ -106,10 +106,6 @@ public final class LaunchpadMailbox {
         exchange.getMessage().setHeader(MailConstants.MAIL_MOVE_TO, setAsideFolder);
     }
 
-    public long count(String outcome) {
-        return (long) counter(outcome).count();
-    }
-
     private Counter counter(String outcome) {
         return counters.computeIfAbsent(outcome, o -> Counter.builder("firehose.launchpad.mails")
                 .description("mails read, by outcome").tag("route", name).tag("outcome", o).register(metrics));

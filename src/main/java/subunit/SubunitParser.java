@@ -23,13 +23,9 @@ public final class SubunitParser {
     public static final int FLAG_TEST_ID = 0x0800;
     public static final int FLAG_ROUTE_CODE = 0x0400;
     public static final int FLAG_TIMESTAMP = 0x0200;
-    public static final int FLAG_RUNNABLE = 0x0100;
     public static final int FLAG_TAGS = 0x0080;
     public static final int FLAG_FILE_CONTENT = 0x0040;
     public static final int FLAG_MIME_TYPE = 0x0020;
-    public static final int FLAG_EOF = 0x0010;
-    /** Largest length a packet may declare: the protocol's 3-byte number. */
-    public static final int MAX_PACKET = 0x3FFFFF;
 
     private final InputStream in;
     private final byte[] buf = new byte[64 * 1024];
@@ -101,10 +97,8 @@ public final class SubunitParser {
                 skip(start, end, number(start, 4));
             }
             if ((flags & FLAG_FILE_CONTENT) != 0) {
-                packet.fileName = string(start, end);
-                int size = number(start, 4);
-                packet.fileBytes = size;
-                skip(start, end, size);
+                skip(start, end, number(start, 4)); // the file's name
+                skip(start, end, number(start, 4)); // its bytes
             }
             if ((flags & FLAG_ROUTE_CODE) != 0) {
                 packet.routeCode = string(start, end);
@@ -228,8 +222,6 @@ public final class SubunitParser {
         int flags;
         String testId;
         String routeCode;
-        String fileName;
-        long fileBytes;
         long seconds = -1;
         int nanos;
 
@@ -238,8 +230,6 @@ public final class SubunitParser {
             this.flags = flags;
             testId = null;
             routeCode = null;
-            fileName = null;
-            fileBytes = 0;
             seconds = -1;
             nanos = 0;
         }
@@ -261,14 +251,6 @@ public final class SubunitParser {
             return routeCode;
         }
 
-        public String fileName() {
-            return fileName;
-        }
-
-        public long fileBytes() {
-            return fileBytes;
-        }
-
         public boolean hasTimestamp() {
             return seconds >= 0;
         }
@@ -280,10 +262,6 @@ public final class SubunitParser {
 
         public int nanos() {
             return nanos;
-        }
-
-        public boolean eof() {
-            return (flags & FLAG_EOF) != 0;
         }
     }
 }

@@ -53,10 +53,6 @@ public final class SubunitResults {
         }
     }
 
-    public String worker() {
-        return worker;
-    }
-
     /** Body: the stream as received (gzip or not). Leaves the event's JSON as body and its topic in the header. */
     public void summarize(Exchange exchange) throws IOException {
         ObjectNode metadata = exchange.getProperty(METADATA, ObjectNode.class);

@@ -154,10 +154,6 @@ public final class SubunitSummary implements SubunitParser.Listener {
         return fail + unfinished;
     }
 
-    public long unfinished() {
-        return unfinished;
-    }
-
     public long skipped() {
         return skip;
     }

@@ -7,7 +7,6 @@ import org.apache.activemq.artemis.core.persistence.OperationContext;
 import org.apache.activemq.artemis.core.persistence.impl.journal.OperationContextImpl;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
 import org.apache.activemq.artemis.core.server.Consumer;
-import org.apache.activemq.artemis.core.server.Queue;
 import org.apache.activemq.artemis.core.server.ServerConsumer;
 import org.apache.activemq.artemis.core.server.impl.ActiveMQServerImpl;
 import org.apache.activemq.artemis.core.server.plugin.ActiveMQServerConsumerPlugin;
@@ -62,11 +61,6 @@ public final class EventLoopDelivery implements ActiveMQServerConsumerPlugin {
         RemotingConnection connection = server.getRemotingService().getConnection(consumer.getConnectionID());
         return connection != null && connection.getTransportConnection() instanceof NettyConnection netty
                 ? netty.getNettyChannel().eventLoop() : null;
-    }
-
-    /** The event loop the queue's deliveries run on; null: Artemis' thread pool. */
-    static Executor deliveringOn(Queue queue) {
-        return queue.getExecutor() instanceof QueueExecutor executor ? executor.target.loop : null;
     }
 
     private static final class QueueExecutor extends OrderedExecutor {

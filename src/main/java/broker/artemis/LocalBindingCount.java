@@ -75,18 +75,6 @@ public final class LocalBindingCount implements ActiveMQServerBasePlugin {
         }
     }
 
-    /** The local subscriptions {@code bindings} counts, or -1 while it is not adopted (for tests). */
-    static int localSubscriptions(Bindings bindings) {
-        if (bindings instanceof RemoteRouteIds routes) {
-            bindings = routes.artemis();
-        }
-        try {
-            return bindings instanceof BindingsImpl && ID_MAP.get(bindings) instanceof Counted counted ? counted.local() : -1;
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     /**
      * Artemis' list factory, whose lists count their local subscriptions from the start. Artemis' address manager also
      * asks it, and only there, whether an address may be reaped as unused ({@code checkAutoRemoveAddress}): a topic
@@ -113,7 +101,7 @@ public final class LocalBindingCount implements ActiveMQServerBasePlugin {
     }
 
     /** An address's subscriptions by id, counting the local ones. */
-    static final class Counted extends ConcurrentHashMap<Long, Binding> {
+    private static final class Counted extends ConcurrentHashMap<Long, Binding> {
 
         private final AtomicInteger local = new AtomicInteger();
 
@@ -172,10 +160,6 @@ public final class LocalBindingCount implements ActiveMQServerBasePlugin {
                     return;
                 }
             }
-        }
-
-        int local() {
-            return local.get();
         }
 
         private void count(Binding binding, int delta) {

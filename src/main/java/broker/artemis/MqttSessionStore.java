@@ -1,7 +1,6 @@
 package broker.artemis;
 
 import java.util.Collection;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.ScheduledExecutorService;
 
 import io.netty.handler.codec.mqtt.MqttTopicSubscription;
@@ -40,8 +39,6 @@ import org.apache.activemq.artemis.utils.actors.ArtemisExecutor;
 public final class MqttSessionStore extends LastValueQueue {
 
     private final ActiveMQServer server;
-    /** Session records offered to the store since start, kept or not. */
-    private final LongAdder offered = new LongAdder();
 
     MqttSessionStore(QueueConfiguration config, Filter filter, PagingStore pagingStore, PageSubscription pageSubscription,
                      ScheduledExecutorService scheduledExecutor, PostOffice postOffice, StorageManager storageManager,
@@ -58,15 +55,9 @@ public final class MqttSessionStore extends LastValueQueue {
 
     @Override
     public void route(Message message, RoutingContext context) throws Exception {
-        offered.increment();
         if (!ofCleanSession(message)) {
             super.route(message, context);
         }
-    }
-
-    /** Session records offered to the store since start, kept or not. */
-    long offered() {
-        return offered.sum();
     }
 
     /** Whether a session record is that of an MQTT 3.x clean session: it has subscriptions, each on a non-durable queue. */

@@ -60,11 +60,6 @@ public final class RemoteRouteIds implements Bindings {
         Objects.requireNonNull(IDS_HEADER);
     }
 
-    /** Artemis' own list inside. */
-    Bindings artemis() {
-        return artemis;
-    }
-
     @Override
     public void route(Message message, RoutingContext context) throws Exception {
         Collector outer = ROUTING.get();

@@ -23,6 +23,7 @@ import org.apache.activemq.artemis.selector.filter.Filterable;
  */
 public final class SubscriptionFilter implements Filter {
 
+    /** The parsed selector, for what is not decided by address; one for all the queues of a kind. */
     private final Filter selector;
     private final SimpleString management;
     private final SimpleString notifications;
@@ -64,11 +65,6 @@ public final class SubscriptionFilter implements Filter {
     /** The filter for {@code selector}, the parsed {@link #text} of the same {@code noDollar}. */
     static SubscriptionFilter of(Filter selector, boolean noDollar, Configuration config) {
         return new SubscriptionFilter(selector, config.getManagementAddress(), config.getManagementNotificationAddress(), noDollar);
-    }
-
-    /** The parsed selector, for what is not decided by address. */
-    Filter selector() {
-        return selector;
     }
 
     @Override

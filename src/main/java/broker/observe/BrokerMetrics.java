@@ -1,6 +1,5 @@
 package broker.observe;
 
-import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 import io.micrometer.core.instrument.FunctionCounter;
@@ -42,6 +41,10 @@ public final class BrokerMetrics implements MeterBinder {
         }
         FunctionCounter.builder("firehose.broker.wills.dropped", broker, BrokerView::willsDropped)
                 .description("Wills taken out of CONNECTs: their users may not publish to their topics (anonymous clients to none)")
+                .register(registry);
+        FunctionCounter.builder("firehose.broker.subscriptions.repaired", broker, BrokerView::subscriptionsRepaired)
+                .description("Wildcard subscriptions put back into a topic's list of subscriptions they had been left out of "
+                        + "(added while the topic's first message was routed)")
                 .register(registry);
         FunctionCounter.builder("firehose.broker.messages.received", stats, BrokerStatistics::messagesReceived)
                 .description("PUBLISH packets received from clients").register(registry);

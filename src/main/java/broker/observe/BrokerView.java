@@ -33,6 +33,12 @@ public interface BrokerView {
     /** Wills taken out of CONNECTs because their users may not publish to their topics, since start. */
     long willsDropped();
 
+    /**
+     * Wildcard subscriptions put back into a topic's list of subscriptions that had missed them (an Artemis race the
+     * broker repairs), since start.
+     */
+    long subscriptionsRepaired();
+
     /** Undelivered messages each subscription keeps at most now. */
     long subscriberBacklog();
 

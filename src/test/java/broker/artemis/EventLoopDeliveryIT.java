@@ -1,19 +1,22 @@
 package broker.artemis;
 
-import broker.artemis.EventLoopDelivery;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.Subscriber;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import org.apache.activemq.artemis.core.persistence.OperationContext;
@@ -27,7 +30,11 @@ import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Deliveries to a subscriber run on its connection's event loop ({@link EventLoopDelivery}). */
+/**
+ * Deliveries to a subscriber run on its connection's event loop ({@link EventLoopDelivery}). Which thread a queue's
+ * deliveries run on is seen from outside: by the thread each PUBLISH is written from, and by a task handed to the
+ * queue's executor (Artemis' own way to run work for a queue), which runs where its deliveries run.
+ */
 class EventLoopDeliveryIT {
 
     private static final Duration WAIT = Duration.ofSeconds(15);
@@ -57,7 +64,7 @@ class EventLoopDeliveryIT {
                 assertEquals("ansible/one", tcp.next(WAIT).topic());
                 assertEquals("ansible/one", ws.next(WAIT).topic());
                 assertEquals(Map.of("loop-tcp", true, "loop-ws", true), onOwnLoop);
-                assertSame(eventLoopOf(app, "loop-tcp"), EventLoopDelivery.deliveringOn(queueOf(app, "loop-tcp")));
+                assertTrue(eventLoopOf(app, "loop-tcp").inEventLoop(threadOf(queueOf(app, "loop-tcp"))));
             }
         }
     }
@@ -73,7 +80,7 @@ class EventLoopDeliveryIT {
                 // Artemis makes the kept subscriptions' consumers again just after it sends the CONNACK
                 Await.until(WAIT, () -> !sessionOf(app, "loop-kept").getServerConsumers().isEmpty(),
                         () -> "the kept subscription's consumer is made again");
-                assertSame(eventLoopOf(app, "loop-kept"), EventLoopDelivery.deliveringOn(queueOf(app, "loop-kept")));
+                assertTrue(eventLoopOf(app, "loop-kept").inEventLoop(threadOf(queueOf(app, "loop-kept"))));
                 publish(app, "ansible/kept");
                 assertEquals("ansible/kept", back.next(WAIT).topic());
                 assertEquals(Map.of("loop-kept", true), onOwnLoop);
@@ -85,11 +92,13 @@ class EventLoopDeliveryIT {
     void a_queue_whose_subscriber_left_goes_back_to_the_broker_pool() throws Exception {
         try (FirehoseApp app = quiet().start()) {
             Queue queue;
+            EventLoop loop;
             try (Subscriber kept = Subscriber.connect(app.tcpUrl(), "loop-away", false).subscribe("ansible/away", 1)) {
                 queue = queueOf(app, "loop-away");
-                assertNotNull(EventLoopDelivery.deliveringOn(queue));
+                loop = eventLoopOf(app, "loop-away");
+                assertTrue(loop.inEventLoop(threadOf(queue)), "on its subscriber's loop while it is connected");
             }
-            Await.until(WAIT, () -> EventLoopDelivery.deliveringOn(queue) == null, () -> "the queue is back on the pool");
+            Await.until(WAIT, () -> !loop.inEventLoop(threadOf(queue)), () -> "the queue is back on the pool, not on " + threadOf(queue));
             assertEquals(0, queue.getConsumerCount());
             publish(app, "ansible/away");
             Await.until(WAIT, () -> queue.getMessageCount() == 1, () -> "the message waits in the queue, now on the pool");
@@ -102,9 +111,9 @@ class EventLoopDeliveryIT {
              Subscriber staying = Subscriber.connect(app.tcpUrl(), "share-staying", true).subscribe("$share/g/ansible/s", 0)) {
             Queue queue = queueOf(app, "share-staying");
             Subscriber.connect(app.wsUrl(), "share-leaving", true).subscribe("$share/g/ansible/s", 0).close();
-            Object stayingLoop = eventLoopOf(app, "share-staying");
-            Await.until(WAIT, () -> queue.getConsumerCount() == 1 && EventLoopDelivery.deliveringOn(queue) == stayingLoop,
-                    () -> "the queue runs on the remaining subscriber's loop, not " + EventLoopDelivery.deliveringOn(queue));
+            EventLoop stayingLoop = eventLoopOf(app, "share-staying");
+            Await.until(WAIT, () -> queue.getConsumerCount() == 1 && stayingLoop.inEventLoop(threadOf(queue)),
+                    () -> "the queue runs on the remaining subscriber's loop, not on " + threadOf(queue));
             app.broker().server().getRemotingService().addOutgoingInterceptor(recorder);
             publish(app, "ansible/s");
             assertEquals("ansible/s", staying.next(WAIT).topic());
@@ -159,8 +168,19 @@ class EventLoopDeliveryIT {
                 .map(MQTTConnection.class::cast).findFirst().orElseThrow();
     }
 
-    private static Object eventLoopOf(FirehoseApp app, String clientId) {
+    private static EventLoop eventLoopOf(FirehoseApp app, String clientId) {
         return ((NettyConnection) connectionOf(app, clientId).getTransportConnection()).getNettyChannel().eventLoop();
+    }
+
+    /** The thread a task handed to the queue's executor runs on: where the queue's deliveries run now. */
+    private static Thread threadOf(Queue queue) {
+        CompletableFuture<Thread> ran = new CompletableFuture<>();
+        queue.getExecutor().execute(() -> ran.complete(Thread.currentThread()));
+        try {
+            return ran.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException | ExecutionException | TimeoutException e) {
+            throw new AssertionError("a task on the executor of " + queue.getName() + " did not run", e);
+        }
     }
 
     private static Queue queueOf(FirehoseApp app, String clientId) {
