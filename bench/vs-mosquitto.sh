@@ -15,6 +15,8 @@
 # FIREHOSE_JAVA_OPTS: JVM options of Firehose's command (default: -Xmx768m -Xmn256m, as the README's run command has it).
 # FIREHOSE_JAVA: the java command Firehose runs on (default: java, the load tools' too), e.g. another JDK's.
 # FIREHOSE_JAR: the jar to measure (default: target/firehose.jar, built if missing), e.g. an older build to compare.
+# FIREHOSE_LAUNCHER=1: start Firehose with the README's run command, bin/firehose (with FIREHOSE_JAVA and FIREHOSE_AOT
+#   as it reads them), instead of java with FIREHOSE_JAVA_OPTS.
 # BROKERS: which brokers to run (default: firehose mosquitto).
 # WARMUP: seconds of load before a, b, c measure (default 5), the same for both brokers.
 set -euo pipefail
@@ -59,10 +61,17 @@ protocol websockets
 CONF
 if id mosquitto > /dev/null 2>&1; then chown -R mosquitto "$work/mosquitto"; chmod 755 "$work"; fi
 mosquitto_cmd=(mosquitto -c "$work/mosquitto/mosquitto.conf")
-firehose_cmd=(${FIREHOSE_JAVA:-java} ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} -Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
+firehose_props=(-Dfirehose.broker.host=127.0.0.1 -Dfirehose.broker.mqtt-port=$FH_MQTT
   -Dfirehose.broker.ws-port=$FH_WS -Dfirehose.broker.data-dir="$work/firehose-data" -Dfirehose.broker.max-connections=19000 -Dcamel.server.port=28080
-  -Dcamel.management.port=29876 "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#"
-  -jar "$firehose_jar")
+  -Dcamel.management.port=29876 "-Dfirehose.publisher[bench].password=benchpw" "-Dfirehose.publisher[bench].topics=bench/#")
+if [ "${FIREHOSE_LAUNCHER:-}" = 1 ]; then
+  # the README's run command: bin/firehose, its JVM options (FIREHOSE_JAVA_OPTS adds to them) and, on Java 25, the AOT
+  # cache beside the jar when it matches (FIREHOSE_AOT=off: none); it execs the JVM, so $pid is the JVM's
+  firehose_cmd=(env FIREHOSE_JAVA="${FIREHOSE_JAVA:-java}" FIREHOSE_JAR="$firehose_jar" JAVA_OPTS="${FIREHOSE_JAVA_OPTS:-} ${firehose_props[*]}"
+    bin/firehose)
+else
+  firehose_cmd=(${FIREHOSE_JAVA:-java} ${FIREHOSE_JAVA_OPTS--Xmx768m -Xmn256m} "${firehose_props[@]}" -jar "$firehose_jar")
+fi
 
 wait_port() { for _ in $(seq 1 600); do (echo > /dev/tcp/127.0.0.1/"$1") 2> /dev/null && return 0; sleep 0.1; done; echo "port $1 not open" >&2; return 1; }
 start() { # broker -> sets pid

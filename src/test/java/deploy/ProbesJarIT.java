@@ -57,6 +57,7 @@ class ProbesJarIT {
         ProcessBuilder launcher = new ProcessBuilder(Path.of("bin/firehose").toAbsolutePath().toString())
                 .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(dir.resolve("firehose.log").toFile());
         launcher.environment().put("FIREHOSE_JAR", Path.of("target/firehose.jar").toAbsolutePath().toString());
+        launcher.environment().put("FIREHOSE_JAVA", FatJar.java());
         launcher.environment().put("JAVA_OPTS", String.join(" ", "-Dfirehose.broker.host=127.0.0.1", "-Dfirehose.broker.mqtt-port=" + mqtt,
                 "-Dfirehose.broker.ws-port=0", "-Dcamel.server.port=" + FirehoseApp.freePort(), "-Dcamel.server.host=127.0.0.1",
                 "-Dcamel.management.port=" + management, "-Dcamel.management.host=127.0.0.1"));

@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The packaged application, started as a user would ({@code java [options] -jar target/firehose.jar}) in a directory. */
+/**
+ * The packaged application, started as a user would ({@code java [options] -jar target/firehose.jar}) in a directory,
+ * on the java {@link #java()} names: this JVM's own, or another one (CI's Java 25 run: {@code FIREHOSE_JAVA}).
+ */
 public final class FatJar {
 
     private FatJar() {
@@ -19,11 +22,20 @@ public final class FatJar {
         Path jar = Path.of("target", "firehose.jar").toAbsolutePath();
         assertTrue(Files.isRegularFile(jar), "run after mvn package");
         List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add(java());
         command.addAll(jvmOptions);
         command.add("-jar");
         command.add(jar.toString());
         return new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log(dir).toFile()).start();
+    }
+
+    /**
+     * The java the jar runs on: the system property {@code firehose.java}, else the environment variable
+     * {@code FIREHOSE_JAVA} (the one bin/firehose reads too), else the java of this JVM.
+     */
+    public static String java() {
+        String java = System.getProperty("firehose.java", System.getenv("FIREHOSE_JAVA"));
+        return java == null || java.isBlank() ? Path.of(System.getProperty("java.home"), "bin", "java").toString() : java;
     }
 
     public static Path log(Path dir) {
