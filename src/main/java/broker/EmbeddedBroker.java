@@ -94,7 +94,7 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
                 settings.cluster().enabled(), guards.subscriptionLimits());
         this.statistics = new BrokerStatistics(plugins::delivered, plugins::replaced, guards::connectionsRefused);
         guards.holdBackPublishers(settings.backPressureMark(), plugins::subscriptionQueues, statistics);
-        this.clusterWatch = new ClusterWatch(settings.cluster());
+        this.clusterWatch = new ClusterWatch(settings.cluster(), this::server);
     }
 
     @Override

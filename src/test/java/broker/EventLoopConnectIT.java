@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The packets of a reconnect storm are handled on their connection's event loop, the others on Artemis' pool
- * ({@code BoundedMQTTProtocolManagerFactory.ConnectAsking}). Where each ran is seen from the broker: its session is
+ * ({@code ConnectAsking}). Where each ran is seen from the broker: its session is
  * made while the CONNECT is handled, a subscription's consumer while its SUBSCRIBE is (or, for a session read back, its
  * CONNECT).
  */

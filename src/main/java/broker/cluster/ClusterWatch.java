@@ -3,6 +3,7 @@ package broker.cluster;
 import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import broker.config.ClusterSettings;
 import org.apache.activemq.artemis.core.postoffice.Binding;
@@ -20,19 +21,20 @@ public final class ClusterWatch {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
 
     private final ClusterSettings settings;
-    private volatile ActiveMQServer server;
+    private final Supplier<ActiveMQServer> server;
     private volatile boolean refused;
     private ScheduledFuture<?> task;
     /** The other nodes linked at the last look (the watch's thread only). */
     private Map<String, String> linked = Map.of();
 
-    public ClusterWatch(ClusterSettings settings) {
+    /** {@code server}: the running Artemis server, or null. */
+    public ClusterWatch(ClusterSettings settings, Supplier<ActiveMQServer> server) {
         this.settings = settings;
+        this.server = server;
     }
 
     /** Starts watching a clustered server; a standalone one is not watched. */
     public void start(ActiveMQServer server) {
-        this.server = server;
         if (settings.enabled()) {
             task = server.getScheduledPool().scheduleWithFixedDelay(this::look, 1, 1, TimeUnit.SECONDS);
         }
@@ -43,11 +45,10 @@ public final class ClusterWatch {
             task.cancel(false);
             task = null;
         }
-        server = null;
     }
 
     private void look() {
-        ActiveMQServer current = server;
+        ActiveMQServer current = server.get();
         Map<String, String> now = ClusterLinks.linkedNodes(current);
         now.forEach((node, address) -> {
             if (!linked.containsKey(node)) {
@@ -75,12 +76,12 @@ public final class ClusterWatch {
 
     /** The other nodes this one has a link to now (0 when standalone). */
     public int linkedNodes() {
-        return ClusterLinks.linkedNodes(server).size();
+        return ClusterLinks.linkedNodes(server.get()).size();
     }
 
     /** Subscriptions of other nodes this one knows of (Artemis' remote queue bindings); 0 when standalone. */
     public long remoteSubscriptions() {
-        ActiveMQServer current = server;
+        ActiveMQServer current = server.get();
         if (current == null || !settings.enabled()) {
             return 0;
         }
