@@ -80,6 +80,9 @@ public class BoundedMQTTProtocolManager extends MQTTProtocolManager {
         ConnectionEntry entry = super.createConnectionEntry(acceptorUsed, connection);
         if (entry != null && connection instanceof NettyServerConnection netty) {
             netty.getChannel().attr(BoundedMQTTProtocolManagerFactory.ENTRY).set(entry);
+            if (acceptorUsed != null) {
+                netty.getChannel().attr(BoundedMQTTProtocolManagerFactory.LISTENER).set(acceptorUsed.getName());
+            }
         }
         return entry;
     }

@@ -90,6 +90,16 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
         return entry == null ? null : entry.connection;
     }
 
+    /**
+     * The listener (acceptor name, e.g. {@code mqtt-ws}) an MQTT connection came in on, recorded when the broker made the
+     * connection and never changed after; null for any other connection (the cluster port's core connections). Unlike
+     * the connection's protocol name, which Artemis changes at an MQTT 5 CONNECT ({@code MQTT} to {@code MQTT5}).
+     */
+    public static String listenerOf(RemotingConnection connection) {
+        return connection != null && connection.getTransportConnection() instanceof NettyServerConnection netty
+                ? netty.getChannel().attr(LISTENER).get() : null;
+    }
+
     @Override
     public ProtocolManager createProtocolManager(ActiveMQServer server, Map<String, Object> parameters,
                                                  List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing) throws Exception {
@@ -99,4 +109,6 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
 
     /** The connection entry Artemis made for a channel (set by {@link BoundedMQTTProtocolManager}). */
     static final AttributeKey<ConnectionEntry> ENTRY = AttributeKey.valueOf("firehose.connection-entry");
+    /** The acceptor a channel's connection came in on (set by {@link BoundedMQTTProtocolManager}). */
+    static final AttributeKey<String> LISTENER = AttributeKey.valueOf("firehose.listener");
 }
