@@ -3,14 +3,24 @@ package broker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import broker.guard.Refusals;
+import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.LogCapture;
@@ -65,5 +75,77 @@ class FloodFreeLogIT {
             assertTrue(problems.stream().anyMatch(l -> l.text().contains("the first packet was a SUBSCRIBE, not a CONNECT")), problems.toString());
             assertTrue(log.lines().stream().noneMatch(l -> l.text().contains(" | ")), "no stack trace: " + log.lines());
         }
+    }
+
+    @Test
+    void fifty_clients_taking_over_one_client_id_at_once_log_no_error_and_leave_nothing_behind() throws Exception {
+        int clients = 50;
+        String id = Clients.id("taken");
+        try (LogCapture log = LogCapture.open();
+             FirehoseApp app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "0").start()) {
+            int before = app.broker().server().getConnectionCount();
+            ExecutorService threads = Executors.newFixedThreadPool(clients);
+            List<Socket> sockets = new ArrayList<>();
+            try {
+                for (int round = 0; round < 2; round++) {
+                    CountDownLatch go = new CountDownLatch(1);
+                    List<Future<Socket>> taken = new ArrayList<>();
+                    for (int i = 0; i < clients; i++) {
+                        taken.add(threads.submit(() -> takeOver(app.port("mqtt"), id, go)));
+                    }
+                    go.countDown();
+                    for (Future<Socket> socket : taken) {
+                        sockets.add(socket.get(60, TimeUnit.SECONDS));
+                    }
+                }
+            } finally {
+                threads.shutdownNow();
+                for (Socket socket : sockets) {
+                    socket.close();
+                }
+            }
+            Await.until(Duration.ofSeconds(20), () -> app.broker().server().getConnectionCount() <= before,
+                    () -> app.broker().server().getConnectionCount() + " connections");
+            // no subscription queue is left without its session (the last one goes as its connection's session ends,
+            // just after the connection is counted out), and the id works
+            Await.until(Duration.ofSeconds(20), () -> queuesOf(app, id).isEmpty(), () -> "subscription queues left behind: " + queuesOf(app, id));
+            try (Subscriber last = Subscriber.connect(app.tcpUrl(), id, true)) {
+                last.subscribe("ansible/takeover/#", 1);
+                Clients.publishOnce(app.tcpUrl(), "ansible/takeover/after", "after");
+                assertEquals("after", last.next(WAIT).payload());
+            }
+            assertEquals(List.of(), log.problems(), "no ERROR, no WARN");
+            assertTrue(log.lines().stream().noneMatch(l -> l.text().contains(" | ")), "no stack trace");
+        }
+    }
+
+    private static List<String> queuesOf(FirehoseApp app, String clientId) {
+        return app.broker().server().getPostOffice().getAllBindings().map(binding -> binding.getUniqueName().toString())
+                .filter(name -> name.startsWith(clientId + ".")).toList();
+    }
+
+    /**
+     * Connects (MQTT 3.1.1, clean session) as {@code id} and subscribes, in one write once {@code go} opens; reads until
+     * the broker closes the connection (the next client took the id over) or 3 s pass (still the holder).
+     */
+    private static Socket takeOver(int port, String id, CountDownLatch go) throws Exception {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(3000);
+        byte[] connectAndSubscribe = RawMqtt.concat(RawMqtt.connect(id.getBytes(StandardCharsets.UTF_8)),
+                RawMqtt.subscribe(4, 1, List.of("ansible/takeover/#")));
+        go.await();
+        socket.getOutputStream().write(connectAndSubscribe);
+        try {
+            InputStream in = socket.getInputStream();
+            while (in.read() >= 0) {
+                // CONNACK, SUBACK, until the broker closes the connection
+            }
+        } catch (SocketTimeoutException holder) {
+            // still open: the test closes it
+        } catch (IOException reset) {
+            // closed by the broker with a reset
+        }
+        return socket;
     }
 }
