@@ -62,11 +62,12 @@ public final class Guards {
     }
 
     /**
-     * The guards' handlers of one MQTT connection, right after its decoder, in this order: the connection limit, bytes
-     * and strings no client may send, a first packet that is not a CONNECT, the CONNECT's client id and will, expiry intervals, the SUBSCRIBE's filters, the
+     * The guards' handlers of one MQTT connection, right after its decoder (which reads strings strictly,
+     * {@link WellFormedStrings}), in this order: the connection limit, bytes and strings no client may send, a first packet that is not a CONNECT, the CONNECT's client id and will, expiry intervals, the SUBSCRIBE's filters, the
      * PUBLISH counter, the publisher back-pressure.
      */
     public void addHandlers(ChannelPipeline pipeline, String decoder, BrokerStatistics statistics) {
+        WellFormedStrings.install(pipeline);
         if (backPressure != null) {
             pipeline.addAfter(decoder, "firehose-back-pressure", backPressure.handler());
         }
