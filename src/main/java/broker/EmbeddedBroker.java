@@ -118,6 +118,7 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
         if (!server.getRemotingService().getAcceptors().values().stream().allMatch(Acceptor::isStarted)) {
             server.stop();
             server = null;
+            guards.stop(); // standard error as it was (WebSocketTraces): no stop follows a failed start
             throw new IllegalStateException("cannot listen for " + String.join(", ", taken())
                     + " (is the port in use?); see the broker's error above");
         }

@@ -98,7 +98,7 @@ public final class Guards {
     }
 
     public void stop() {
-        WebSocketTraces.uninstall(refusals);
+        WebSocketTraces.uninstall(refusals); // nothing if this broker did not install it
         if (backPressure != null) {
             backPressure.stop();
         }
