@@ -104,7 +104,8 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
         plugins.register(config);
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
-        security = new BrokerSecurity(accounts, config.getWildcardConfiguration());
+        security = new BrokerSecurity(accounts, config.getWildcardConfiguration(), BoundedMQTTProtocolManagerFactory::listenerOf,
+                clientListeners());
         server = plugins.newServer(config, security);
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers, settings.eventLoopConnect()));
         clientListeners().forEach(name -> server.getServiceRegistry().addAcceptorFactory(name, guards.acceptors()));
@@ -117,6 +118,7 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
         if (!server.getRemotingService().getAcceptors().values().stream().allMatch(Acceptor::isStarted)) {
             server.stop();
             server = null;
+            guards.stop(); // standard error as it was (WebSocketTraces): no stop follows a failed start
             throw new IllegalStateException("cannot listen for " + String.join(", ", taken())
                     + " (is the port in use?); see the broker's error above");
         }

@@ -317,7 +317,8 @@ public final class RawMqtt {
         return packet(0x82, concat(new byte[] {0, 1}, string(filter), new byte[] {0}));
     }
 
-    private static byte[] packet(int type, byte[] body) {
+    /** A packet: its first byte {@code type}, its Remaining Length, then {@code body}. */
+    public static byte[] packet(int type, byte[] body) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(body.length + 5);
         out.write(type);
         int length = body.length;
@@ -330,7 +331,8 @@ public final class RawMqtt {
         return out.toByteArray();
     }
 
-    private static byte[] string(byte[] utf8) {
+    /** An MQTT string or binary field: two bytes of length, then the bytes, well-formed UTF-8 or not. */
+    public static byte[] string(byte[] utf8) {
         return concat(new byte[] {(byte) (utf8.length >> 8), (byte) utf8.length}, utf8);
     }
 

@@ -1,9 +1,11 @@
 package broker.config;
 
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 import javax.security.auth.Subject;
 
@@ -13,6 +15,7 @@ import org.apache.activemq.artemis.core.security.CheckType;
 import org.apache.activemq.artemis.core.security.Role;
 import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
 import org.apache.activemq.artemis.spi.core.security.ActiveMQSecurityManager5;
+import org.apache.activemq.artemis.spi.core.security.jaas.NoCacheLoginException;
 import org.apache.activemq.artemis.spi.core.security.jaas.UserPrincipal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,24 +33,45 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
 
     private final Map<String, Account> accounts = new LinkedHashMap<>();
     private final WildcardConfiguration wildcards;
+    private final Function<RemotingConnection, String> listenerOf;
+    private final Set<String> clientListeners;
 
-    public BrokerSecurity(List<Account> accounts, WildcardConfiguration wildcards) {
+    /**
+     * {@code listenerOf}: the listener a connection came in on, fixed when the connection was made (null: none of the
+     * MQTT listeners); {@code clientListeners}: the names of the listeners clients may use (not the cluster port).
+     */
+    public BrokerSecurity(List<Account> accounts, WildcardConfiguration wildcards, Function<RemotingConnection, String> listenerOf,
+                          Collection<String> clientListeners) {
         for (Account account : accounts) {
             if (this.accounts.putIfAbsent(account.name(), account) != null) {
                 throw new IllegalArgumentException("account '" + account.name() + "' is configured twice");
             }
         }
         this.wildcards = wildcards;
+        this.listenerOf = listenerOf;
+        this.clientListeners = Set.copyOf(clientListeners);
     }
 
+    /**
+     * Artemis asks at a client's CONNECT, and again whenever its cache of the answer (10 s) has expired and the connection
+     * publishes or its will is sent: the answer must not depend on anything that changes in between. (It decided by the
+     * connection's protocol name, which Artemis turns from {@code MQTT} into {@code MQTT5} at an MQTT 5 CONNECT: 10 s
+     * after it connected, an MQTT 5 publisher's next PUBLISH, or its will, was refused as if on the cluster port, with
+     * an ERROR for the will, and Artemis cached the refusal: for up to 10 s every connection of that account was refused
+     * as a bad user name or password.) A refusal here is never cached (see below).
+     */
     @Override
-    public Subject authenticate(String user, String password, RemotingConnection connection, String securityDomain) {
-        if (connection != null && !"MQTT".equals(connection.getProtocolName())) {
+    public Subject authenticate(String user, String password, RemotingConnection connection, String securityDomain)
+            throws NoCacheLoginException {
+        String listener = connection == null ? null : listenerOf.apply(connection);
+        if (connection != null && (listener == null || !clientListeners.contains(listener))) {
             // the cluster port speaks Artemis' core protocol, to other nodes only: Artemis lets in the node-to-node
             // user with the right password before asking here, and refuses it with a wrong one itself
             LOG.warn("Refused a {} connection from {} on the cluster port: only other nodes with the cluster password may connect",
                     connection.getProtocolName(), connection.getRemoteAddress());
-            return null;
+            // not cached: Artemis caches an answer by user name and password alone, and a refusal cached for this
+            // connection's sake refused the same account (or every anonymous client) on the MQTT listeners for 10 s
+            throw new NoCacheLoginException("not a client listener");
         }
         if (user == null || user.isEmpty()) {
             return subject(ANONYMOUS);

@@ -23,6 +23,7 @@ public final class Guards {
     private final SubscriptionLimits subscriptionLimits;
     private final ConnectionLimit connectionLimit;
     private final MalformedInput malformedInput;
+    private final FirstPacket firstPacket;
     private final ConnectCheck connectCheck;
     private final ExpiryIntervals expiry;
     private final SubscribeCheck subscribeCheck;
@@ -42,6 +43,7 @@ public final class Guards {
         subscriptionLimits = new SubscriptionLimits(settings.maxSubscriptionsPerClient(), settings.maxSubscriptions(), server);
         connectionLimit = new ConnectionLimit(settings.maxConnections(), settings.internal().name(), refusals);
         malformedInput = new MalformedInput(refusals);
+        firstPacket = new FirstPacket(refusals);
         connectCheck = new ConnectCheck(refusals, mayPublish, holder);
         expiry = new ExpiryIntervals(settings.sessionExpirySeconds());
         subscribeCheck = new SubscribeCheck(subscriptionLimits);
@@ -60,11 +62,12 @@ public final class Guards {
     }
 
     /**
-     * The guards' handlers of one MQTT connection, right after its decoder, in this order: the connection limit, bytes
-     * and strings no client may send, the CONNECT's client id and will, expiry intervals, the SUBSCRIBE's filters, the
+     * The guards' handlers of one MQTT connection, right after its decoder (which reads strings strictly,
+     * {@link WellFormedStrings}), in this order: the connection limit, bytes and strings no client may send, a first packet that is not a CONNECT, the CONNECT's client id and will, expiry intervals, the SUBSCRIBE's filters, the
      * PUBLISH counter, the publisher back-pressure.
      */
     public void addHandlers(ChannelPipeline pipeline, String decoder, BrokerStatistics statistics) {
+        WellFormedStrings.install(pipeline);
         if (backPressure != null) {
             pipeline.addAfter(decoder, "firehose-back-pressure", backPressure.handler());
         }
@@ -72,6 +75,7 @@ public final class Guards {
         pipeline.addAfter(decoder, "firehose-subscribe-check", subscribeCheck);
         pipeline.addAfter(decoder, "firehose-expiry-intervals", expiry);
         pipeline.addAfter(decoder, "firehose-connect-check", connectCheck);
+        pipeline.addAfter(decoder, "firehose-first-packet", firstPacket);
         pipeline.addAfter(decoder, "firehose-malformed-input", malformedInput);
         if (pipeline.get("wsdecoder") != null) {
             pipeline.addAfter("wsdecoder", "firehose-frame-errors", malformedInput.frameErrors());
@@ -94,7 +98,7 @@ public final class Guards {
     }
 
     public void stop() {
-        WebSocketTraces.uninstall(refusals);
+        WebSocketTraces.uninstall(refusals); // nothing if this broker did not install it
         if (backPressure != null) {
             backPressure.stop();
         }

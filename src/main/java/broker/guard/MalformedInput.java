@@ -47,8 +47,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size); an unsupported
  *       protocol level or a refused client id still get Artemis' CONNACK;</li>
- *   <li>strings that are not well-formed UTF-8 or hold U+0000 (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4): a topic, topic
- *       filter, client id, will topic or user name; nothing of such a packet is delivered;</li>
+ *   <li>strings that are not well-formed UTF-8 (refused by the decoder, {@link WellFormedStrings}) or hold U+0000
+ *       (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4): a topic, topic filter, client id, will topic or user name, and MQTT 5
+ *       properties; nothing of such a packet is delivered. U+FFFD is a character like any other;</li>
  *   <li>on a WebSocket connection, a corrupt frame.</li>
  * </ul>
  */
@@ -89,6 +90,11 @@ public final class MalformedInput extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof MqttMessage message && message.decoderResult().isFailure()) {
             Throwable cause = message.decoderResult().cause();
+            if (cause instanceof WellFormedStrings.IllFormed) {
+                ReferenceCountUtil.release(msg);
+                refusals.refuse(ctx.channel(), Refusals.INVALID_STRING, stringsOf(message) + " is not well-formed UTF-8");
+                return;
+            }
             if (!(cause instanceof MqttUnacceptableProtocolVersionException || cause instanceof MqttIdentifierRejectedException)) {
                 ReferenceCountUtil.release(msg);
                 refusals.refuse(ctx.channel(), Refusals.MALFORMED_PACKET, "not an MQTT packet (" + cause.getMessage() + ")");
@@ -132,7 +138,21 @@ public final class MalformedInput extends ChannelInboundHandlerAdapter {
         return null;
     }
 
+    /** A string that holds U+0000 (ill-formed UTF-8 never gets this far: {@link WellFormedStrings}). */
     static boolean malformed(String text) {
-        return text != null && (text.indexOf('\u0000') >= 0 || text.indexOf('\uFFFD') >= 0);
+        return text != null && text.indexOf('\u0000') >= 0;
+    }
+
+    /** Which strings of a packet the decoder could have failed on. */
+    private static String stringsOf(MqttMessage message) {
+        if (message.fixedHeader() == null) {
+            return "a string";
+        }
+        return switch (message.fixedHeader().messageType()) {
+            case PUBLISH -> "the topic (or a property) of a PUBLISH";
+            case SUBSCRIBE, UNSUBSCRIBE -> "a topic filter (or a property)";
+            case CONNECT -> "the client id, will topic or user name (or a property) of a CONNECT";
+            default -> "a string of a " + message.fixedHeader().messageType();
+        };
     }
 }

@@ -28,7 +28,10 @@ public final class Refusals {
     public static final String CLIENT_ID = "client-id";
     /** A socket that sent no first packet within {@code firehose.broker.handshake-timeout} ({@link HandshakeTimeout}). */
     public static final String HANDSHAKE_TIMEOUT = "handshake-timeout";
-    /** Bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size, ...). */
+    /**
+     * Bytes that are no MQTT packet (random bytes, a broken length, a packet over the maximum size, ...), or a first
+     * packet that is not a CONNECT ({@link FirstPacket}).
+     */
     public static final String MALFORMED_PACKET = "malformed-packet";
 
     /** Every reason a connection may be closed for, as counted. */

@@ -39,12 +39,14 @@ public class BoundedMQTTProtocolManager extends MQTTProtocolManager {
     private final ActiveMQServer server;
     private final SessionStates states;
     private final boolean onEventLoop;
+    private final ClientLanes lanes;
 
     BoundedMQTTProtocolManager(ActiveMQServer server, List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing,
-                               Consumer<ChannelPipeline> handlers, boolean onEventLoop) throws Exception {
+                               Consumer<ChannelPipeline> handlers, boolean onEventLoop, ClientLanes lanes) throws Exception {
         super(server, incoming, outgoing);
         this.handlers = handlers;
         this.onEventLoop = onEventLoop;
+        this.lanes = lanes;
         this.server = server;
         this.states = SessionStates.adopt(getStateManager());
         if (UnstoredSubscriptions.UNSTORED == null) { // made now: a later Artemis without its fields fails the start
@@ -55,7 +57,7 @@ public class BoundedMQTTProtocolManager extends MQTTProtocolManager {
     @Override
     public void addChannelHandlers(ChannelPipeline pipeline) {
         super.addChannelHandlers(pipeline);
-        pipeline.replace(MQTTProtocolHandler.class, "mqtt-handler", new ConnectAsking(server, this, onEventLoop ? states : null));
+        pipeline.replace(MQTTProtocolHandler.class, "mqtt-handler", new ConnectAsking(server, this, onEventLoop ? states : null, lanes));
         if (getMaximumPacketSize() > 0) {
             // an oversized packet fails decoding as soon as its length is read, and the client is disconnected
             pipeline.replace(MqttDecoder.class, "mqtt-decoder", new MqttDecoder(getMaximumPacketSize()));
@@ -80,6 +82,9 @@ public class BoundedMQTTProtocolManager extends MQTTProtocolManager {
         ConnectionEntry entry = super.createConnectionEntry(acceptorUsed, connection);
         if (entry != null && connection instanceof NettyServerConnection netty) {
             netty.getChannel().attr(BoundedMQTTProtocolManagerFactory.ENTRY).set(entry);
+            if (acceptorUsed != null) {
+                netty.getChannel().attr(BoundedMQTTProtocolManagerFactory.LISTENER).set(acceptorUsed.getName());
+            }
         }
         return entry;
     }

@@ -40,7 +40,8 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
  * client could make it hold 256 MiB per connection; and 3.x clients keep the keep-alive they asked for. The broker's
  * own handlers (statistics, back-pressure, the connection limit) are added by the {@code handlers} given, after the
  * decoder; a CONNECT asks whether its client has a session without copying all of them ({@link SessionStates}); a
- * reconnect storm's CONNECTs and SUBSCRIBEs are handled on the event loop that read them ({@link ConnectAsking}); and
+ * reconnect storm's CONNECTs and SUBSCRIBEs are handled on the event loop that read them, and the connections of one
+ * client id one at a time ({@link ConnectAsking}, {@link ClientLanes}); and
  * the subscriptions of MQTT 3.x clean sessions are not written as session records ({@link UnstoredSubscriptions}).
  * Lives in Artemis' package because the protocol manager's constructor and the MQTT handler's CONNECT method are
  * package-private; of Firehose it depends only on {@link ArtemisMembers}, so that the dependency runs one way.
@@ -49,6 +50,8 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
 
     private final Consumer<ChannelPipeline> handlers;
     private final boolean onEventLoop;
+    /** Shared by the listeners: one client id's connections may come in on several ({@link ClientLanes}). */
+    private ClientLanes lanes;
 
     /**
      * {@code handlers}: adds the broker's own handlers to each MQTT connection's pipeline, after the MQTT decoder;
@@ -90,13 +93,30 @@ public class BoundedMQTTProtocolManagerFactory extends MQTTProtocolManagerFactor
         return entry == null ? null : entry.connection;
     }
 
+    /**
+     * The listener (acceptor name, e.g. {@code mqtt-ws}) an MQTT connection came in on, recorded when the broker made the
+     * connection and never changed after; null for any other connection (the cluster port's core connections). Unlike
+     * the connection's protocol name, which Artemis changes at an MQTT 5 CONNECT ({@code MQTT} to {@code MQTT5}).
+     */
+    public static String listenerOf(RemotingConnection connection) {
+        return connection != null && connection.getTransportConnection() instanceof NettyServerConnection netty
+                ? netty.getChannel().attr(LISTENER).get() : null;
+    }
+
     @Override
     public ProtocolManager createProtocolManager(ActiveMQServer server, Map<String, Object> parameters,
                                                  List<BaseInterceptor> incoming, List<BaseInterceptor> outgoing) throws Exception {
         BeanSupport.stripPasswords(parameters);
-        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, handlers, onEventLoop), parameters);
+        synchronized (this) {
+            if (lanes == null) {
+                lanes = new ClientLanes(server.getThreadPool());
+            }
+        }
+        return BeanSupport.setData(new BoundedMQTTProtocolManager(server, incoming, outgoing, handlers, onEventLoop, lanes), parameters);
     }
 
     /** The connection entry Artemis made for a channel (set by {@link BoundedMQTTProtocolManager}). */
     static final AttributeKey<ConnectionEntry> ENTRY = AttributeKey.valueOf("firehose.connection-entry");
+    /** The acceptor a channel's connection came in on (set by {@link BoundedMQTTProtocolManager}). */
+    static final AttributeKey<String> LISTENER = AttributeKey.valueOf("firehose.listener");
 }

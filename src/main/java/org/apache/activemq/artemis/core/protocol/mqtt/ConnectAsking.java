@@ -23,6 +23,7 @@ import io.netty.handler.codec.mqtt.MqttDecoder;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
 import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
 import org.apache.activemq.artemis.api.core.BaseInterceptor;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
@@ -37,7 +38,7 @@ import org.apache.activemq.artemis.utils.actors.Actor;
 import org.apache.activemq.artemis.utils.uri.BeanSupport;
 
 /**
- * Artemis' MQTT handler, with two changes.
+ * Artemis' MQTT handler, with three changes.
  * <p>
  * Each CONNECT is marked on the thread that handles it, so that {@link SessionStates} answers the one question the
  * CONNECT asks of all the sessions: whether its client has one.
@@ -53,6 +54,11 @@ import org.apache.activemq.artemis.utils.uri.BeanSupport;
  * storage context Artemis gives the event loop's thread (that of the last session it accepted), as one handled on
  * the pool runs in its pool thread's: a context per connection made a cluster lose track of subscriptions (700 of
  * 10,000 made in a storm on one node never became known to the other, {@code bench/cluster.sh m}).
+ * <p>
+ * The connections of one client id take their turns one at a time, in its lane ({@link ClientLanes}), and a connection
+ * whose id another connection has taken over has what it sent after that dropped ({@link #act}): Artemis ran the
+ * CONNECTs, SUBSCRIBEs and session ends of clients taking one id over from each other at once side by side on the one
+ * session state of that id (an ERROR with a stack trace each, and a subscription queue that could stay behind).
  */
 final class ConnectAsking extends MQTTProtocolHandler {
 
@@ -63,17 +69,24 @@ final class ConnectAsking extends MQTTProtocolHandler {
     /** Null: every packet goes to the pool, as in Artemis. */
     private final SessionStates states;
     private final Actor<MqttMessage> actor;
+    private final ClientLanes lanes;
+    /** The lane of the client id the connection's CONNECT gave; null before it, and for an id the broker assigns. */
+    private volatile ClientLanes.Lane lane;
+    /** The client id the connection's CONNECT gave, when it has a lane. */
+    private volatile String clientId;
+    private volatile Channel channel;
     private volatile EventLoop loop;
     /** The packet being read, on the event loop; null otherwise. */
     private MqttMessage reading;
     /** The CONNECT read was MQTT 3.x with a clean session. Event loop only. */
     private boolean cleanV3;
 
-    ConnectAsking(ActiveMQServer server, MQTTProtocolManager protocolManager, SessionStates states) {
+    ConnectAsking(ActiveMQServer server, MQTTProtocolManager protocolManager, SessionStates states, ClientLanes lanes) {
         super(server, protocolManager);
         this.pool = server.getThreadPool();
         this.stateManager = protocolManager.getStateManager();
         this.states = states;
+        this.lanes = lanes;
         this.actor = new Actor<>(this::dispatch, this::act);
         try {
             ACTOR.set(this, actor);
@@ -92,9 +105,15 @@ final class ConnectAsking extends MQTTProtocolHandler {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (loop == null) {
             loop = ctx.channel().eventLoop();
+            channel = ctx.channel();
         }
         if (msg instanceof MqttConnectMessage connect && connect.variableHeader() != null) {
             cleanV3 = connect.variableHeader().version() < 5 && connect.variableHeader().isCleanSession();
+            String id = connect.payload().clientIdentifier();
+            if (lane == null && id != null && !id.isEmpty()) {
+                clientId = id;
+                lane = lanes.of(id);
+            }
         }
         reading = msg instanceof MqttMessage message ? message : null;
         try {
@@ -104,15 +123,53 @@ final class ConnectAsking extends MQTTProtocolHandler {
         }
     }
 
-    /** Runs the actor's turn: here if it holds only the packet being read and that packet is handled here. */
+    /**
+     * Runs the actor's turn in the lane of the connection's client id ({@link ClientLanes}): here if it holds only the
+     * packet being read, that packet is handled here, and the lane is idle; else on the pool when the lane's turn comes.
+     */
     private void dispatch(Runnable turn) {
         EventLoop current = loop;
-        if (states != null && current != null && current.inEventLoop() && reading != null && actor.remaining() == 1
-                && handledHere(reading)) {
-            turn.run();
-        } else {
-            pool.execute(turn);
+        ClientLanes.Lane own = lane;
+        boolean here = states != null && current != null && current.inEventLoop() && reading != null && actor.remaining() == 1
+                && handledHere(reading);
+        if (own == null) {
+            if (here) {
+                turn.run();
+            } else {
+                pool.execute(turn);
+            }
+        } else if (!here || !own.runIfIdle(turn)) {
+            own.execute(turn);
         }
+    }
+
+    /**
+     * Drops what a connection sent after another connection took its client id over, or after its session ended: MQTT
+     * has the broker close it, and Artemis handled it on the session it had just stopped, against the state the id's
+     * next connection now holds (a SUBSCRIBE made the next connection's queue again and failed on the closed session,
+     * an ERROR each time, and the queue could stay behind).
+     */
+    @Override
+    public void act(MqttMessage message) {
+        if (!(message instanceof MqttConnectMessage) && notHolder()) {
+            ReferenceCountUtil.release(message);
+            return;
+        }
+        super.act(message);
+    }
+
+    /**
+     * True when the connection's CONNECT gave a client id that another connection, or none, holds now. (Not
+     * {@code isDestroyed()}: {@code MQTTConnection} sets a field of its own and its superclass answers with another.)
+     */
+    private boolean notHolder() {
+        String id = clientId;
+        Channel own = channel;
+        if (id == null || own == null) {
+            return false;
+        }
+        RemotingConnection connection = BoundedMQTTProtocolManagerFactory.connectionOf(own);
+        return connection != null && stateManager.getConnectedClient(id) != connection;
     }
 
     private boolean handledHere(MqttMessage message) {
