@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.DataInputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +17,7 @@ import firehose.Clients;
 import firehose.ExternalTool;
 import firehose.FirehoseApp;
 import firehose.LogCapture;
+import firehose.RawMqtt;
 import firehose.Subscriber;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -107,17 +111,33 @@ class RefusedPublishIT {
         }
     }
 
-    /** Paho Java v5: PUBACK / PUBREC with 0x87, not authorized; the connection stays open. */
+    /**
+     * Paho Java v5: PUBACK / PUBREC with 0x87, not authorized; the connection stays open. (Paho v5 drops its own
+     * connection after a PUBREC with a failure code, "halting QoS 2 flow": at QoS 2 the broker's side is checked with raw
+     * packets, {@link #refused_qos2_publish_completes_with_pubrel_pubcomp_and_the_connection_goes_on}.)
+     */
     @ParameterizedTest
     @ValueSource(ints = {1, 2})
     void mqtt5_refused_publish_gets_not_authorized_and_the_connection_stays_open(int qos) throws Exception {
         try (Subscriber subscriber = Subscriber.on(app.tcpUrl(), "#")) {
             MqttAsyncClient anonymous = v5(null);
             assertEquals(0x87, reasonCode(anonymous, "ansible/v5/forged", qos));
-            assertEquals(0x87, reasonCode(anonymous, "ansible/v5/forged-again", qos));
-            assertTrue(anonymous.isConnected(), "an anonymous publisher refused is not disconnected");
-            anonymous.disconnect().waitForCompletion(WAIT_MILLIS);
-            anonymous.close();
+            if (qos == 1) {
+                assertEquals(0x87, reasonCode(anonymous, "ansible/v5/forged-again", qos));
+                assertTrue(anonymous.isConnected(), "an anonymous publisher refused is not disconnected");
+                anonymous.disconnect().waitForCompletion(WAIT_MILLIS);
+            }
+            anonymous.close(true);
+            if (qos == 2) {
+                MqttAsyncClient account = v5(FirehoseApp.PUBLISHER);
+                assertEquals(0x87, reasonCode(account, "zuul/v5/outside", qos));
+                account.close(true);
+                account = v5(FirehoseApp.PUBLISHER);
+                assertEquals(0x87, reasonCode(account, "$SYS/v5/forged", qos));
+                account.close(true);
+                onlyTheMarkerArrives(subscriber, "ansible/v5/marker-qos2");
+                return;
+            }
 
             MqttAsyncClient account = v5(FirehoseApp.PUBLISHER);
             assertEquals(0x87, reasonCode(account, "zuul/v5/outside", qos));
@@ -129,6 +149,64 @@ class RefusedPublishIT {
             account.close();
             assertEquals(inside, subscriber.next(WAIT).topic(), "the refused publishes must never arrive");
         }
+    }
+
+    /**
+     * Raw packets, MQTT 3.1.1 and 5: a refused QoS 2 PUBLISH gets PUBREC (5: 0x87), its PUBREL gets PUBCOMP from the
+     * broker, and the same connection then publishes with the same packet id, delivered.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {4, 5})
+    void refused_qos2_publish_completes_with_pubrel_pubcomp_and_the_connection_goes_on(int level) throws Exception {
+        try (Subscriber subscriber = Subscriber.on(app.tcpUrl(), "#");
+             Socket socket = RawMqtt.connected(app.port("mqtt"), level, Clients.id("raw"), true, FirehoseApp.PUBLISHER,
+                     FirehoseApp.PUBLISHER_PASSWORD)) {
+            OutputStream out = socket.getOutputStream();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            byte[] none = level == 5 ? new byte[] {0} : new byte[0];
+            out.write(RawMqtt.packet(0x34, RawMqtt.concat(RawMqtt.string("zuul/raw".getBytes(StandardCharsets.UTF_8)),
+                    new byte[] {0, 7}, none, "x".getBytes(StandardCharsets.UTF_8))));
+            byte[] pubrec = read(in);
+            assertEquals(0x50, pubrec[0] & 0xFF, "PUBREC");
+            assertEquals(7, pubrec[2] << 8 | pubrec[3], "its packet id");
+            if (level == 5) {
+                assertTrue(pubrec.length > 4 && (pubrec[4] & 0xFF) == 0x87, "reason 0x87, not authorized");
+            } else {
+                assertEquals(4, pubrec.length, "MQTT 3.1.1: the plain PUBREC");
+            }
+            out.write(RawMqtt.packet(0x62, new byte[] {0, 7}));
+            byte[] pubcomp = read(in);
+            assertEquals(0x70, pubcomp[0] & 0xFF, "PUBCOMP");
+            assertEquals(7, pubcomp[2] << 8 | pubcomp[3]);
+
+            String inside = "ansible/raw/inside-" + level;
+            out.write(RawMqtt.packet(0x34, RawMqtt.concat(RawMqtt.string(inside.getBytes(StandardCharsets.UTF_8)),
+                    new byte[] {0, 7}, none, "y".getBytes(StandardCharsets.UTF_8))));
+            pubrec = read(in);
+            assertEquals(0x50, pubrec[0] & 0xFF, "PUBREC");
+            assertTrue(pubrec.length == 4 || pubrec[4] == 0, "accepted");
+            out.write(RawMqtt.packet(0x62, new byte[] {0, 7}));
+            assertEquals(0x70, read(in)[0] & 0xFF, "PUBCOMP");
+            assertEquals(inside, subscriber.next(WAIT).topic(), "the refused publish must never arrive");
+        }
+    }
+
+    /** One packet: its first byte, then its Remaining Length's bytes' value re-encoded as 1 byte, then its body. */
+    private static byte[] read(DataInputStream in) throws Exception {
+        int type = in.readUnsignedByte();
+        int length = 0;
+        int shift = 0;
+        int digit;
+        do {
+            digit = in.readUnsignedByte();
+            length |= (digit & 0x7F) << shift;
+            shift += 7;
+        } while ((digit & 0x80) != 0);
+        byte[] packet = new byte[2 + length];
+        packet[0] = (byte) type;
+        packet[1] = (byte) length;
+        in.readFully(packet, 2, length);
+        return packet;
     }
 
     @Test
