@@ -24,6 +24,7 @@ import broker.config.BrokerSecurity;
 import broker.config.BrokerSettings;
 import broker.config.ClusterSettings;
 import broker.guard.Guards;
+import broker.guard.PublishCheck;
 import broker.guard.Refusals;
 import broker.guard.SubscriptionLimits;
 import broker.observe.BrokerStatistics;
@@ -243,6 +244,16 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
     @Override
     public long willsDropped() {
         return guards.willsDropped();
+    }
+
+    @Override
+    public List<String> publishRefusalReasons() {
+        return PublishCheck.REASONS;
+    }
+
+    @Override
+    public long publishesRefused(String reason) {
+        return guards.publishesRefused(reason);
     }
 
     @Override

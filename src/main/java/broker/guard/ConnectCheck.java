@@ -40,7 +40,7 @@ public final class ConnectCheck extends ChannelInboundHandlerAdapter {
     /** The MQTT level a connection's CONNECT gave (3, 4 or 5). */
     static final AttributeKey<Integer> LEVEL = AttributeKey.valueOf("firehose.mqtt-level");
     /** The user name a connection's CONNECT gave ("": none, anonymous). */
-    private static final AttributeKey<String> USER = AttributeKey.valueOf("firehose.user");
+    static final AttributeKey<String> USER = AttributeKey.valueOf("firehose.user");
 
     private final Refusals refusals;
     private final BiPredicate<String, String> mayPublish;

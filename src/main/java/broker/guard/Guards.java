@@ -25,6 +25,7 @@ public final class Guards {
     private final MalformedInput malformedInput;
     private final FirstPacket firstPacket;
     private final ConnectCheck connectCheck;
+    private final PublishCheck publishCheck;
     private final ExpiryIntervals expiry;
     private final SubscribeCheck subscribeCheck;
     private final HandshakeTimeout acceptors;
@@ -45,6 +46,7 @@ public final class Guards {
         malformedInput = new MalformedInput(refusals);
         firstPacket = new FirstPacket(refusals);
         connectCheck = new ConnectCheck(refusals, mayPublish, holder);
+        publishCheck = new PublishCheck(mayPublish);
         expiry = new ExpiryIntervals(settings.sessionExpirySeconds());
         subscribeCheck = new SubscribeCheck(subscriptionLimits);
         acceptors = new HandshakeTimeout(refusals, settings.handshakeTimeoutSeconds());
@@ -64,13 +66,15 @@ public final class Guards {
     /**
      * The guards' handlers of one MQTT connection, right after its decoder (which reads strings strictly,
      * {@link WellFormedStrings}), in this order: the connection limit, bytes and strings no client may send, a first packet that is not a CONNECT, the CONNECT's client id and will, expiry intervals, the SUBSCRIBE's filters, the
-     * PUBLISH counter, the publisher back-pressure.
+     * PUBLISH counter, the PUBLISHes their users may not send (answered there, {@link PublishCheck}), the publisher
+     * back-pressure.
      */
     public void addHandlers(ChannelPipeline pipeline, String decoder, BrokerStatistics statistics) {
         WellFormedStrings.install(pipeline);
         if (backPressure != null) {
             pipeline.addAfter(decoder, "firehose-back-pressure", backPressure.handler());
         }
+        pipeline.addAfter(decoder, "firehose-publish-check", publishCheck);
         pipeline.addAfter(decoder, "firehose-publish-counter", statistics.publishCounter());
         pipeline.addAfter(decoder, "firehose-subscribe-check", subscribeCheck);
         pipeline.addAfter(decoder, "firehose-expiry-intervals", expiry);
@@ -121,6 +125,11 @@ public final class Guards {
     /** Subscriptions refused for {@code reason} since start ({@link SubscriptionLimits}). */
     public long subscriptionsRefused(String reason) {
         return subscriptionLimits.refused(reason);
+    }
+
+    /** PUBLISHes refused for {@code reason} since start ({@link PublishCheck}). */
+    public long publishesRefused(String reason) {
+        return publishCheck.refused(reason);
     }
 
     /** Wills taken out of CONNECTs since start: their users may not publish to their topics. */

@@ -39,6 +39,13 @@ public final class BrokerMetrics implements MeterBinder {
                     .description("Subscriptions refused in their SUBACK: over max-subscriptions-per-client, or over max-subscriptions")
                     .register(registry);
         }
+        for (String reason : broker.publishRefusalReasons()) {
+            FunctionCounter.builder("firehose.broker.publishes.refused", broker, b -> b.publishesRefused(reason))
+                    .tags("reason", reason)
+                    .description("PUBLISH packets refused, acknowledged and delivered to no one: from an anonymous client, "
+                            + "outside the account's topic filters, to a $ topic")
+                    .register(registry);
+        }
         FunctionCounter.builder("firehose.broker.wills.dropped", broker, BrokerView::willsDropped)
                 .description("Wills taken out of CONNECTs: their users may not publish to their topics (anonymous clients to none)")
                 .register(registry);

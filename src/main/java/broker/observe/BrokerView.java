@@ -33,6 +33,12 @@ public interface BrokerView {
     /** Wills taken out of CONNECTs because their users may not publish to their topics, since start. */
     long willsDropped();
 
+    /** The reasons a PUBLISH may be refused, as counted by {@link #publishesRefused}. */
+    List<String> publishRefusalReasons();
+
+    /** PUBLISHes refused (answered, delivered to no one) for {@code reason} since start. */
+    long publishesRefused(String reason);
+
     /**
      * Wildcard subscriptions put back into a topic's list of subscriptions that had missed them (an Artemis race the
      * broker repairs), since start.
