@@ -67,7 +67,7 @@ public final class PublishCheck extends ChannelInboundHandlerAdapter {
     /** Per connection, on its event loop only. */
     private static final class State {
         /** Packet ids of refused QoS 2 publishes whose PUBREL is still to come. */
-        final BitSet refusedQos2 = new BitSet(1 << 16);
+        final BitSet refusedQos2 = new BitSet(); // grows to the highest id refused: a few bytes for most clients
         /** MQTT 5 topic aliases a refused publish set, to the topic it set them to. */
         final Map<Integer, String> refusedAliases = new HashMap<>();
         /** Reading was stopped here until the acknowledgements are written. */
