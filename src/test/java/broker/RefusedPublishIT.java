@@ -194,14 +194,7 @@ class RefusedPublishIT {
     /** One packet: its first byte, then its Remaining Length's bytes' value re-encoded as 1 byte, then its body. */
     private static byte[] read(DataInputStream in) throws Exception {
         int type = in.readUnsignedByte();
-        int length = 0;
-        int shift = 0;
-        int digit;
-        do {
-            digit = in.readUnsignedByte();
-            length |= (digit & 0x7F) << shift;
-            shift += 7;
-        } while ((digit & 0x80) != 0);
+        int length = RawMqtt.remainingLength(in);
         byte[] packet = new byte[2 + length];
         packet[0] = (byte) type;
         packet[1] = (byte) length;

@@ -295,7 +295,7 @@ public final class RawMqtt {
     }
 
     /** A packet's Remaining Length (the variable-length integer after its first byte). */
-    private static int remainingLength(DataInputStream in) throws IOException {
+    public static int remainingLength(DataInputStream in) throws IOException {
         int length = 0;
         int shift = 0;
         int digit;
