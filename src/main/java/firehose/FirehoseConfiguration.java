@@ -1,26 +1,20 @@
 package firehose;
 
-import broker.observe.BrokerMetrics;
-import broker.observe.BrokerHealthCheck;
-import broker.config.TopicFilter;
-import broker.config.Secret;
-import broker.config.BrokerSettings;
-import broker.config.Account;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import broker.EmbeddedBroker;
-import org.apache.camel.support.service.ServiceSupport;
-import org.eclipse.paho.client.mqttv3.MqttClient;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
-import publish.NoDelaySocketFactory;
-import publish.PipelinedMqttClient;
-import subunit.UploadBodies;
+import broker.config.Account;
+import broker.config.BrokerSettings;
+import broker.config.Secret;
+import broker.config.TopicFilter;
+import broker.observe.BrokerHealthCheck;
+import broker.observe.BrokerMetrics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -31,8 +25,16 @@ import org.apache.camel.component.paho.PahoConfiguration;
 import org.apache.camel.component.platform.http.PlatformHttpComponent;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpEngine;
 import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.support.service.ServiceSupport;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import publish.NoDelaySocketFactory;
+import publish.PipelinedMqttClient;
+import subunit.UploadBodies;
 
 /**
  * Binds what the routes use: the embedded broker (started here, so it listens before any route publishes),
@@ -141,13 +143,38 @@ public class FirehoseConfiguration implements CamelConfiguration {
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() throws Exception {
+                closeForGood(client, options);
+            }
+        }, true, true);
+    }
+
+    /**
+     * Disconnects and closes {@code client} so that it never connects again. Paho refuses to close a client while one of
+     * its automatic reconnect attempts is under way (and that attempt may still succeed), so no further attempt is
+     * scheduled first, then the one under way, if any, is ended before the client is closed.
+     */
+    private static void closeForGood(MqttClient client, MqttConnectOptions options) throws MqttException, InterruptedException {
+        options.setAutomaticReconnect(false); // Paho reads this same object before scheduling another attempt
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            try {
                 if (client.isConnected()) {
                     client.disconnect(5000); // waits for the events still in flight
                 }
-                // closed, a client that is reconnecting gives up at its next attempt
-                client.close(true);
+                client.close(true); // a closed client's scheduled attempt fails at once
+                return;
+            } catch (MqttException e) {
+                boolean connecting = e.getReasonCode() == MqttException.REASON_CODE_CONNECT_IN_PROGRESS;
+                boolean reconnected = e.getReasonCode() == MqttException.REASON_CODE_CLIENT_CONNECTED;
+                if (!(connecting || reconnected) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                if (connecting) {
+                    client.disconnectForcibly(0, 0, false); // ends the attempt: its socket closed, its CONNACK not awaited
+                }
+                Thread.sleep(10);
             }
-        }, true, true);
+        }
     }
 
     private static void configureInternalClient(PahoConfiguration paho, BrokerSettings settings, Account internal) {
