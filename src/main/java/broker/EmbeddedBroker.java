@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import broker.artemis.ArtemisCouplings;
@@ -23,6 +24,7 @@ import broker.config.Account;
 import broker.config.BrokerSecurity;
 import broker.config.BrokerSettings;
 import broker.config.ClusterSettings;
+import broker.events.EventIds;
 import broker.guard.Guards;
 import broker.guard.PublishCheck;
 import broker.guard.Refusals;
@@ -38,6 +40,8 @@ import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.protocol.mqtt.BoundedMQTTProtocolManagerFactory;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTConnection;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTStateManager;
+import org.apache.activemq.artemis.core.remoting.impl.invm.InVMAcceptorFactory;
+import org.apache.activemq.artemis.core.remoting.impl.invm.InVMConnectorFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyAcceptorFactory;
 import org.apache.activemq.artemis.core.remoting.impl.netty.NettyConnection;
 import org.apache.activemq.artemis.core.remoting.impl.netty.TransportConstants;
@@ -75,6 +79,8 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
     /** How often Artemis looks for MQTT sessions whose expiry interval has passed since their disconnect. */
     static final long SESSION_SCAN_MILLIS = 500;
 
+    private static final AtomicInteger IN_VM_IDS = new AtomicInteger();
+
     private final BrokerSettings settings;
     /** Listener name to port, in the order they are opened. */
     private final Map<String, Integer> listeners = new LinkedHashMap<>();
@@ -82,6 +88,9 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
     private final ArtemisPlugins plugins;
     private final BrokerStatistics statistics;
     private final ClusterWatch clusterWatch;
+    private final EventIds ids = new EventIds();
+    /** This broker's in-VM acceptor, for the application's own core clients: unique in the JVM (tests run several). */
+    private final int inVmId = IN_VM_IDS.incrementAndGet();
     private volatile ActiveMQServer server;
     private volatile BrokerSecurity security;
     private volatile MQTTStateManager mqttState;
@@ -90,7 +99,7 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
     public EmbeddedBroker(BrokerSettings settings) {
         this.settings = settings;
         this.guards = new Guards(settings, this::listenerOf, this::server,
-                (user, topic) -> security != null && security.mayPublishTopic(user, topic), this::holderOf);
+                (user, topic) -> security != null && security.mayPublishTopic(user, topic), this::holderOf, ids);
         this.plugins = new ArtemisPlugins(settings.subscriberBacklog(), settings.maxQueuedMessages(), settings.eventLoopDelivery(),
                 settings.cluster().enabled(), guards.subscriptionLimits());
         this.statistics = new BrokerStatistics(plugins::delivered, plugins::replaced, guards::connectionsRefused);
@@ -106,7 +115,7 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
         List<Account> accounts = new ArrayList<>(settings.publishers());
         accounts.add(settings.internal());
         security = new BrokerSecurity(accounts, config.getWildcardConfiguration(), BoundedMQTTProtocolManagerFactory::listenerOf,
-                clientListeners());
+                clientListeners(), settings.internal().name());
         server = plugins.newServer(config, security);
         server.addProtocolManagerFactory(new BoundedMQTTProtocolManagerFactory(this::addHandlers, settings.eventLoopConnect()));
         clientListeners().forEach(name -> server.getServiceRegistry().addAcceptorFactory(name, guards.acceptors()));
@@ -178,6 +187,20 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
             plugins.stopped();
             LOG.info("Broker stopped");
         }
+    }
+
+    /**
+     * Where the application's own core clients connect, inside this JVM (as the internal account, the only one
+     * {@link BrokerSecurity} lets in there).
+     */
+    public TransportConfiguration inVmConnector() {
+        return new TransportConfiguration(InVMConnectorFactory.class.getName(),
+                Map.of(org.apache.activemq.artemis.core.remoting.impl.invm.TransportConstants.SERVER_ID_PROP_NAME, inVmId));
+    }
+
+    /** The account the application's own clients use. */
+    public Account internalAccount() {
+        return settings.internal();
     }
 
     @Override
@@ -373,6 +396,8 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
         if (listeners.isEmpty()) {
             throw new IllegalArgumentException("every broker listener is turned off (firehose.broker.*-port)");
         }
+        config.addAcceptorConfiguration(new TransportConfiguration(InVMAcceptorFactory.class.getName(),
+                Map.of(org.apache.activemq.artemis.core.remoting.impl.invm.TransportConstants.SERVER_ID_PROP_NAME, inVmId), "in-vm"));
         ClusterSettings cluster = settings.cluster();
         if (cluster.enabled()) {
             ClusterLinks.configure(config, cluster, settings.host(), settings.maxPacketSize());

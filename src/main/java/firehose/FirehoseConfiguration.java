@@ -15,6 +15,8 @@ import broker.config.Secret;
 import broker.config.TopicFilter;
 import broker.observe.BrokerHealthCheck;
 import broker.observe.BrokerMetrics;
+import history.History;
+import history.HistorySettings;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -77,11 +79,24 @@ public class FirehoseConfiguration implements CamelConfiguration {
         if (settings.cluster().enabled()) {
             context.getRegistry().bind("clusterHealthCheck", new ClusterHealthCheck(broker, context));
         }
+        HistorySettings historySettings = HistorySettings.from(properties::resolveProperty, settings.dataDir());
+        History history = null;
+        if (historySettings.enabled()) {
+            // after the broker (it reads the broker's history subscription), stopped before it
+            history = new History(historySettings, broker);
+            history.start();
+            context.addService(history, true, true);
+            context.getRegistry().bind("history", history);
+            context.getRegistry().bind("historyHealthCheck", history.healthCheck());
+        }
 
         // camel.metrics.enabled binds the registry that /observe/metrics serves
         MeterRegistry metrics = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
         if (metrics != null) {
             new BrokerMetrics(broker).bindTo(metrics);
+            if (history != null) {
+                history.bindTo(metrics);
+            }
             LeaderElection.bindMetrics(context, metrics);
         }
 

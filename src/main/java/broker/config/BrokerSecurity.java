@@ -11,6 +11,7 @@ import javax.security.auth.Subject;
 
 import org.apache.activemq.artemis.core.config.WildcardConfiguration;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTUtil;
+import org.apache.activemq.artemis.core.remoting.impl.invm.InVMConnection;
 import org.apache.activemq.artemis.core.security.CheckType;
 import org.apache.activemq.artemis.core.security.Role;
 import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
@@ -35,13 +36,15 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
     private final WildcardConfiguration wildcards;
     private final Function<RemotingConnection, String> listenerOf;
     private final Set<String> clientListeners;
+    private final String internalUser;
 
     /**
      * {@code listenerOf}: the listener a connection came in on, fixed when the connection was made (null: none of the
-     * MQTT listeners); {@code clientListeners}: the names of the listeners clients may use (not the cluster port).
+     * MQTT listeners); {@code clientListeners}: the names of the listeners clients may use (not the cluster port);
+     * {@code internalUser}: the one account that may connect in-VM (the application's own core clients).
      */
     public BrokerSecurity(List<Account> accounts, WildcardConfiguration wildcards, Function<RemotingConnection, String> listenerOf,
-                          Collection<String> clientListeners) {
+                          Collection<String> clientListeners, String internalUser) {
         for (Account account : accounts) {
             if (this.accounts.putIfAbsent(account.name(), account) != null) {
                 throw new IllegalArgumentException("account '" + account.name() + "' is configured twice");
@@ -50,6 +53,7 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
         this.wildcards = wildcards;
         this.listenerOf = listenerOf;
         this.clientListeners = Set.copyOf(clientListeners);
+        this.internalUser = internalUser;
     }
 
     /**
@@ -63,6 +67,13 @@ public final class BrokerSecurity implements ActiveMQSecurityManager5 {
     @Override
     public Subject authenticate(String user, String password, RemotingConnection connection, String securityDomain)
             throws NoCacheLoginException {
+        if (connection != null && connection.getTransportConnection() instanceof InVMConnection) {
+            Account internal = internalUser.equals(user) ? accounts.get(user) : null;
+            if (internal == null || !internal.passwordMatches(password)) {
+                throw new NoCacheLoginException("only the application's own account connects in-VM");
+            }
+            return subject(user);
+        }
         String listener = connection == null ? null : listenerOf.apply(connection);
         if (connection != null && (listener == null || !clientListeners.contains(listener))) {
             // the cluster port speaks Artemis' core protocol, to other nodes only: Artemis lets in the node-to-node

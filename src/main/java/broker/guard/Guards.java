@@ -6,6 +6,8 @@ import java.util.function.IntFunction;
 import java.util.function.Supplier;
 
 import broker.config.BrokerSettings;
+import broker.events.EventIds;
+import broker.events.EventStamp;
 import broker.observe.BrokerStatistics;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
@@ -26,6 +28,7 @@ public final class Guards {
     private final FirstPacket firstPacket;
     private final ConnectCheck connectCheck;
     private final PublishCheck publishCheck;
+    private final EventStamp eventStamp;
     private final ExpiryIntervals expiry;
     private final SubscribeCheck subscribeCheck;
     private final HandshakeTimeout acceptors;
@@ -37,9 +40,10 @@ public final class Guards {
      * @param server the running Artemis server, or null
      * @param mayPublish whether a user (null: anonymous) may publish to an MQTT topic
      * @param holder the connection that holds an MQTT client id now, if any
+     * @param ids the ids given to the events the broker accepts
      */
     public Guards(BrokerSettings settings, IntFunction<String> listenerOfPort, Supplier<ActiveMQServer> server,
-                  BiPredicate<String, String> mayPublish, Function<String, Channel> holder) {
+                  BiPredicate<String, String> mayPublish, Function<String, Channel> holder, EventIds ids) {
         refusals = new Refusals(listenerOfPort);
         subscriptionLimits = new SubscriptionLimits(settings.maxSubscriptionsPerClient(), settings.maxSubscriptions(), server);
         connectionLimit = new ConnectionLimit(settings.maxConnections(), settings.internal().name(), refusals);
@@ -47,6 +51,7 @@ public final class Guards {
         firstPacket = new FirstPacket(refusals);
         connectCheck = new ConnectCheck(refusals, mayPublish, holder);
         publishCheck = new PublishCheck(mayPublish);
+        eventStamp = new EventStamp(ids);
         expiry = new ExpiryIntervals(settings.sessionExpirySeconds());
         subscribeCheck = new SubscribeCheck(subscriptionLimits);
         acceptors = new HandshakeTimeout(refusals, settings.handshakeTimeoutSeconds());
@@ -66,14 +71,15 @@ public final class Guards {
     /**
      * The guards' handlers of one MQTT connection, right after its decoder (which reads strings strictly,
      * {@link WellFormedStrings}), in this order: the connection limit, bytes and strings no client may send, a first packet that is not a CONNECT, the CONNECT's client id and will, expiry intervals, the SUBSCRIBE's filters, the
-     * PUBLISH counter, the PUBLISHes their users may not send (answered there, {@link PublishCheck}), the publisher
-     * back-pressure.
+     * PUBLISH counter, the PUBLISHes their users may not send (answered there, {@link PublishCheck}), the event id of
+     * those that go on ({@link EventStamp}), the publisher back-pressure.
      */
     public void addHandlers(ChannelPipeline pipeline, String decoder, BrokerStatistics statistics) {
         WellFormedStrings.install(pipeline);
         if (backPressure != null) {
             pipeline.addAfter(decoder, "firehose-back-pressure", backPressure.handler());
         }
+        pipeline.addAfter(decoder, "firehose-event-stamp", eventStamp); // the PUBLISHes that go on to Artemis
         pipeline.addAfter(decoder, "firehose-publish-check", publishCheck);
         pipeline.addAfter(decoder, "firehose-publish-counter", statistics.publishCounter());
         pipeline.addAfter(decoder, "firehose-subscribe-check", subscribeCheck);

@@ -1,0 +1,236 @@
+package history;
+
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+import broker.EmbeddedBroker;
+import broker.config.Account;
+import broker.events.EventIds;
+import broker.events.EventStamp;
+import org.apache.activemq.artemis.api.core.ActiveMQException;
+import org.apache.activemq.artemis.api.core.QueueConfiguration;
+import org.apache.activemq.artemis.api.core.RoutingType;
+import org.apache.activemq.artemis.api.core.SimpleString;
+import org.apache.activemq.artemis.api.core.client.ActiveMQClient;
+import org.apache.activemq.artemis.api.core.client.ClientConsumer;
+import org.apache.activemq.artemis.api.core.client.ClientMessage;
+import org.apache.activemq.artemis.api.core.client.ClientSession;
+import org.apache.activemq.artemis.api.core.client.ClientSessionFactory;
+import org.apache.activemq.artemis.api.core.client.ServerLocator;
+import org.apache.activemq.artemis.core.config.WildcardConfiguration;
+import org.apache.activemq.artemis.core.protocol.mqtt.MQTTUtil;
+import org.apache.activemq.artemis.core.server.Queue;
+import org.apache.activemq.artemis.reader.MessageUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records every event on the bus: a durable subscription of the broker's own ({@value #QUEUE}, bound to every topic
+ * but the {@code $} ones), read in-VM and written to the store in batches; a batch is acknowledged to the broker only
+ * once the store has committed it. A QoS 1 or 2 event the broker acknowledged is therefore in its journal until it is
+ * recorded, through a crash of the node too; the store down, events wait in the subscription (at most
+ * {@code backlog}, the oldest then dropped and counted) and are written when it is back. Nothing of this runs on the
+ * broker's delivery path: the subscription is one more subscriber, read by its own thread.
+ */
+final class Recorder {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Recorder.class);
+
+    /** The broker's durable subscription that holds the events not recorded yet. */
+    static final String QUEUE = "firehose.history";
+    /** Every topic the bus carries: not the {@code $} ones (Artemis' own and {@code $SYS}), nor Artemis' addresses. */
+    static final String FILTER = "AMQAddress NOT LIKE '$%' AND AMQAddress NOT LIKE 'activemq.%' AND AMQAddress NOT IN ('DLQ', 'ExpiryQueue')";
+    /** Events one write holds at most. */
+    static final int BATCH = 500;
+    private static final String ID_PROPERTY_END = "." + EventStamp.PROPERTY;
+
+    private final EmbeddedBroker broker;
+    private final HistoryStore store;
+    private final int backlog;
+    private final WildcardConfiguration wildcards;
+    private final LongAdder recorded = new LongAdder();
+    private volatile boolean running;
+    private volatile Thread thread;
+    /** Why the batch being written could not be, or null. */
+    private volatile String failure;
+    /** When the oldest event of the batch being written was received (ms), or 0 when none is. */
+    private volatile long pendingSince;
+    private volatile long lastLagMillis;
+    private ServerLocator locator;
+    private ClientSessionFactory factory;
+    private ClientSession session;
+    private ClientConsumer consumer;
+
+    Recorder(EmbeddedBroker broker, HistoryStore store, int backlog) {
+        this.broker = broker;
+        this.store = store;
+        this.backlog = backlog;
+        this.wildcards = broker.server().getConfiguration().getWildcardConfiguration();
+    }
+
+    void start() throws Exception {
+        Account internal = broker.internalAccount();
+        locator = ActiveMQClient.createServerLocatorWithoutHA(broker.inVmConnector());
+        locator.setConsumerWindowSize(4 * 1024 * 1024);
+        locator.setAckBatchSize(1024 * 1024);
+        factory = locator.createSessionFactory();
+        session = factory.createSession(internal.name(), internal.password(), false, true, false, false, 0);
+        if (!session.queueQuery(SimpleString.of(QUEUE)).isExists()) {
+            session.createQueue(QueueConfiguration.of(QUEUE).setAddress("#").setRoutingType(RoutingType.MULTICAST)
+                    .setDurable(true).setFilterString(FILTER).setRingSize((long) backlog));
+        }
+        Queue queue = queue();
+        if (queue != null && queue.getRingSize() != backlog) {
+            queue.setRingSize(backlog); // the setting changed since the subscription was made
+        }
+        consumer = session.createConsumer(QUEUE);
+        session.start();
+        running = true;
+        thread = new Thread(this::run, "firehose-history-recorder");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Stops reading; events not yet written stay in the subscription, for the next start. */
+    void stop() throws InterruptedException {
+        running = false;
+        Thread reading = thread;
+        if (reading != null) {
+            reading.interrupt();
+            reading.join(TimeUnit.SECONDS.toMillis(15));
+        }
+        try {
+            if (session != null) {
+                session.close(); // events read but not acknowledged go back to the subscription
+            }
+        } catch (ActiveMQException e) {
+            LOG.debug("History recorder session: {}", e.toString());
+        }
+        if (factory != null) {
+            factory.close();
+        }
+        if (locator != null) {
+            locator.close();
+        }
+    }
+
+    private void run() {
+        List<ClientMessage> messages = new ArrayList<>(BATCH);
+        try {
+            while (running) {
+                ClientMessage first = consumer.receive(250);
+                if (first == null) {
+                    continue;
+                }
+                messages.add(first);
+                ClientMessage more;
+                while (messages.size() < BATCH && (more = consumer.receiveImmediate()) != null) {
+                    messages.add(more);
+                }
+                List<Event> events = new ArrayList<>(messages.size());
+                for (ClientMessage message : messages) {
+                    events.add(event(message));
+                }
+                if (!write(events)) {
+                    return; // stopping: the batch stays in the subscription
+                }
+                for (ClientMessage message : messages) {
+                    message.acknowledge();
+                }
+                session.commit();
+                recorded.add(events.size());
+                messages.clear();
+            }
+        } catch (ActiveMQException e) {
+            if (running) {
+                failure = "the broker's history subscription: " + e.getMessage();
+                LOG.error("History recorder stopped: {}", e.toString());
+            }
+        }
+    }
+
+    /** Writes a batch, trying again (1 s, then up to every 10 s) while the store is away; false when stopped first. */
+    private boolean write(List<Event> events) {
+        long oldest = events.stream().mapToLong(Event::received).min().orElse(System.currentTimeMillis());
+        pendingSince = oldest;
+        long delay = 1_000;
+        while (running) {
+            try {
+                store.insert(events);
+                lastLagMillis = Math.max(0, System.currentTimeMillis() - oldest);
+                pendingSince = 0;
+                if (failure != null) {
+                    LOG.info("History store back: recording");
+                    failure = null;
+                }
+                return true;
+            } catch (SQLException | RuntimeException e) {
+                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                if (failure == null) {
+                    LOG.warn("History store unavailable, events wait in the broker (up to {}): {}", backlog, why);
+                }
+                failure = why;
+                try {
+                    Thread.sleep(delay); // back-off while the store is away, not a synchronisation
+                } catch (InterruptedException stopping) {
+                    return false;
+                }
+                delay = Math.min(delay * 2, 10_000);
+            }
+        }
+        return false;
+    }
+
+    private Event event(ClientMessage message) {
+        String topic = MQTTUtil.getMqttTopicFromCoreAddress(message.getAddress(), wildcards);
+        byte[] payload = new byte[message.getBodySize()];
+        message.getBodyBuffer().readBytes(payload);
+        String id = null;
+        for (SimpleString name : message.getPropertyNames()) {
+            if (name.startsWith(MQTTUtil.MQTT_USER_PROPERTY_KEY_PREFIX_SIMPLE) && name.toString().endsWith(ID_PROPERTY_END)) {
+                id = message.getStringProperty(name);
+            }
+        }
+        if (id == null || !EventIds.wellFormed(id)) {
+            // entered without one (an MQTT will, sent by the broker itself): derived alike on every node
+            String client = message.getStringProperty(MessageUtil.CONNECTION_ID_PROPERTY_NAME);
+            id = EventIds.derived(message.getTimestamp(), client + "\n" + topic);
+        }
+        return new Event(id, topic, EventIds.receivedMillis(id), payload);
+    }
+
+    private Queue queue() {
+        return broker.server() == null ? null : broker.server().locateQueue(SimpleString.of(QUEUE));
+    }
+
+    /** Events recorded since start. */
+    long recorded() {
+        return recorded.sum();
+    }
+
+    /** Events waiting in the broker to be recorded. */
+    long waiting() {
+        Queue queue = queue();
+        return queue == null ? 0 : queue.getMessageCount();
+    }
+
+    /** Events the full subscription dropped, never recorded, since the broker started. */
+    long lost() {
+        Queue queue = queue();
+        return queue == null ? 0 : queue.getMessagesReplaced();
+    }
+
+    /** How far recording is behind: the age of the batch being written, else how old the last batch was when written. */
+    double lagSeconds() {
+        long pending = pendingSince;
+        return (pending > 0 ? System.currentTimeMillis() - pending : lastLagMillis) / 1000.0;
+    }
+
+    /** Why the events read could not be written, or null when they were (or none wait). */
+    String failure() {
+        return pendingSince > 0 ? failure : null;
+    }
+}
