@@ -132,7 +132,7 @@ public final class HistoryStore implements AutoCloseable {
                 args.add(bound[0]);
             }
         }
-        List<Predicate<String>> matchers = new ArrayList<>();
+        Predicate<String> matches = TopicPattern.matcher(query.topics(), wildcards);
         if (query.topics().stream().noneMatch(TopicPattern::everything)) {
             StringBuilder any = new StringBuilder();
             for (TopicPattern topic : query.topics()) {
@@ -156,7 +156,6 @@ public final class HistoryStore implements AutoCloseable {
                     any.append("topic LIKE ? ESCAPE '\\')");
                     args.add(topic.like());
                 }
-                matchers.add(topic.matcher(wildcards));
             }
             sql.append(any).append(')');
         }
@@ -184,7 +183,7 @@ public final class HistoryStore implements AutoCloseable {
                         read++;
                         lastScanned = rows.getString(1);
                         String topic = rows.getString(2);
-                        if (!matchers.isEmpty() && matchers.stream().noneMatch(m -> m.test(topic))) {
+                        if (!matches.test(topic)) {
                             continue;
                         }
                         Event event = event(rows);
