@@ -125,9 +125,22 @@ public final class History extends ServiceSupport {
                 .publishPercentiles(0.5, 0.99).register(registry);
     }
 
-    /** DOWN while events cannot be written, or the store cannot be reached. */
+    /**
+     * DOWN while events cannot be written, or the store cannot be reached. Neither a liveness nor a readiness check:
+     * the bus goes on without its store, and a node must neither be restarted nor taken out of service for it.
+     */
     public AbstractHealthCheck healthCheck() {
-        return new AbstractHealthCheck("firehose", "history") {
+        AbstractHealthCheck check = new AbstractHealthCheck("firehose", "history") {
+            @Override
+            public boolean isLiveness() {
+                return false;
+            }
+
+            @Override
+            public boolean isReadiness() {
+                return false;
+            }
+
             @Override
             protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
                 Recorder current = recorder;
@@ -150,5 +163,6 @@ public final class History extends ServiceSupport {
                 }
             }
         };
+        return check;
     }
 }

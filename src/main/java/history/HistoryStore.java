@@ -182,7 +182,7 @@ public final class HistoryStore implements AutoCloseable {
                 try (ResultSet rows = select.executeQuery()) {
                     while (rows.next()) {
                         read++;
-                        lastScanned = rows.getString(1).strip();
+                        lastScanned = rows.getString(1);
                         String topic = rows.getString(2);
                         if (!matchers.isEmpty() && matchers.stream().noneMatch(m -> m.test(topic))) {
                             continue;
@@ -257,7 +257,7 @@ public final class HistoryStore implements AutoCloseable {
     }
 
     private static Event event(ResultSet rows) throws SQLException {
-        return new Event(rows.getString(1).strip(), rows.getString(2), rows.getLong(3), rows.getBytes(4));
+        return new Event(rows.getString(1), rows.getString(2), rows.getLong(3), rows.getBytes(4));
     }
 
     /** The events of one answer; {@code more}: a next page may hold more, after (or before) {@code last}. */
