@@ -195,7 +195,7 @@ final class Recorder {
 
     /** The event a message carries; null (logged, counted, acknowledged) for one that cannot be read. */
     private Event event(ClientMessage message) {
-        String topic = MQTTUtil.getMqttTopicFromCoreAddress(message.getAddress(), wildcards);
+        String topic = TopicPattern.mqttTopic(message.getAddress(), wildcards);
         byte[] payload;
         try {
             if (message.isLargeMessage()) {

@@ -115,6 +115,23 @@ public record TopicPattern(String filter) {
         };
     }
 
+    /**
+     * The MQTT topic of a core address Artemis made of it: each {@code /} became {@code .}, a topic's own {@code .} and
+     * {@code \} were escaped with {@code \}. (Artemis' own inverse doubles each backslash twice over.)
+     */
+    public static String mqttTopic(String coreAddress, WildcardConfiguration wildcards) {
+        StringBuilder topic = new StringBuilder(coreAddress.length());
+        for (int i = 0; i < coreAddress.length(); i++) {
+            char c = coreAddress.charAt(i);
+            if (c == '\\' && i + 1 < coreAddress.length()) {
+                topic.append(coreAddress.charAt(++i));
+            } else {
+                topic.append(c == wildcards.getDelimiter() ? '/' : c);
+            }
+        }
+        return topic.toString();
+    }
+
     /** The part of a topic the store's index holds. */
     public static String key(String topic) {
         return topic.length() <= KEY_LENGTH ? topic : topic.substring(0, KEY_LENGTH);

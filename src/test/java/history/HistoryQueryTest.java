@@ -99,6 +99,21 @@ class HistoryQueryTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"a/b", "ansible/core/a.b", "a\\b/c", "a*b/c", "x/a#b", "a//b", "/x/", "é/ü.\\."})
+    void a_topic_read_back_from_its_core_address_is_the_topic_published(String topic) {
+        WildcardConfiguration wildcards = new WildcardConfiguration();
+        String core = org.apache.activemq.artemis.core.protocol.mqtt.MQTTUtil.getCoreAddressFromMqttTopic(topic, wildcards);
+        assertEquals(topic, TopicPattern.mqttTopic(core, wildcards));
+    }
+
+    @Test
+    void a_topics_own_dot_is_no_level_for_the_matcher() {
+        Predicate<String> matches = TopicPattern.parse("ansible/core/+").matcher(new WildcardConfiguration());
+        assertTrue(matches.test("ansible/core/a.b"));
+        assertFalse(matches.test("ansible/core/a/b"));
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"gerrit/openstack/nova/#", "gerrit/+/nova/comment-added", "gerrit/#", "+/+/+/+", "#", "gerrit/openstack/nova/comment-added"})
     void matching_is_the_brokers(String filter) {
         Predicate<String> matches = TopicPattern.parse(filter).matcher(new WildcardConfiguration());
