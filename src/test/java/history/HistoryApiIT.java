@@ -32,6 +32,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
+import firehose.Postgres;
 import firehose.Subscriber;
 import history.HistoryClient.Answer;
 import history.HistoryClient.Event;
@@ -52,6 +53,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -91,6 +93,8 @@ class HistoryApiIT {
     @TempDir
     static Path data;
     static FirehoseApp app;
+    /** The store of {@link HistoryApiPostgresIT}; null: the embedded H2. */
+    static Postgres postgres;
     static HistoryClient history;
     static MqttClient publisher;
     static org.eclipse.paho.mqttv5.client.MqttClient mqtt5;
@@ -108,8 +112,16 @@ class HistoryApiIT {
     static Instant recordedAt;
 
     @BeforeAll
-    static void publishTheFixture() throws Exception {
-        app = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "1").start();
+    static void publishTheFixture(TestInfo test) throws Exception {
+        published.clear(); // the class runs twice: on H2, then on PostgreSQL (HistoryApiPostgresIT)
+        firehoseIds.clear();
+        FirehoseApp.Builder builder = FirehoseApp.builder(data).set("firehose.broker.sys-interval", "1");
+        if (test.getTestClass().orElseThrow() == HistoryApiPostgresIT.class) {
+            postgres = Postgres.start(data.resolve("postgres"));
+            builder.set("firehose.history.url", postgres.jdbcUrl()).set("firehose.history.user", postgres.user())
+                    .set("firehose.history.password", postgres.password());
+        }
+        app = builder.start();
         history = new HistoryClient(app.httpUrl());
         try (Subscriber sys = Subscriber.on(app.tcpUrl(), "$SYS/#")) {
             sys.next(WAIT); // $SYS is being published before the fixture is, and so would be recorded before it
@@ -178,6 +190,11 @@ class HistoryApiIT {
         }
         if (app != null) {
             app.close();
+            app = null;
+        }
+        if (postgres != null) {
+            postgres.close();
+            postgres = null;
         }
     }
 
