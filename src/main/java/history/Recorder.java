@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 
 import broker.EmbeddedBroker;
 import broker.config.Account;
@@ -52,7 +53,7 @@ final class Recorder {
     private final HistoryStore store;
     private final int backlog;
     private final WildcardConfiguration wildcards;
-    private final LongAdder recorded = new LongAdder();
+    private final LongAdder written = new LongAdder();
     private final LongAdder unreadable = new LongAdder();
     /** Why the reading thread ended while it should run, or null. */
     private volatile String stopped;
@@ -68,7 +69,11 @@ final class Recorder {
     private ClientSession session;
     private ClientConsumer consumer;
 
-    Recorder(EmbeddedBroker broker, HistoryStore store, int backlog) {
+    /** Told each batch once it is committed, on the recorder's thread: must not block. */
+    private final Consumer<List<Event>> recorded;
+
+    Recorder(EmbeddedBroker broker, HistoryStore store, int backlog, Consumer<List<Event>> recorded) {
+        this.recorded = recorded;
         this.broker = broker;
         this.store = store;
         this.backlog = backlog;
@@ -150,7 +155,8 @@ final class Recorder {
                     message.acknowledge();
                 }
                 session.commit();
-                recorded.add(events.size());
+                written.add(events.size());
+                recorded.accept(events);
                 messages.clear();
             }
         } catch (ActiveMQException | RuntimeException e) {
@@ -231,7 +237,7 @@ final class Recorder {
 
     /** Events recorded since start. */
     long recorded() {
-        return recorded.sum();
+        return written.sum();
     }
 
     /** Events waiting in the broker to be recorded. */
