@@ -114,9 +114,9 @@ public final class History extends ServiceSupport {
                 .description("Events written to the history store since start").register(registry);
         Gauge.builder("firehose.history.waiting", this, h -> h.recorder == null ? 0 : h.recorder.waiting())
                 .description("Events on the bus not recorded yet (kept by the broker until the store takes them)").register(registry);
-        FunctionCounter.builder("firehose.history.lost", this, h -> h.recorder == null ? 0 : h.recorder.lost())
-                .description("Events never recorded: dropped, oldest first, while firehose.history.backlog events waited for the store")
-                .register(registry);
+        FunctionCounter.builder("firehose.history.lost", this, h -> h.recorder == null ? 0 : h.recorder.lost() + h.recorder.unreadable())
+                .description("Events never recorded: dropped, oldest first, while firehose.history.backlog events waited for the store, "
+                        + "or unreadable").register(registry);
         Gauge.builder("firehose.history.lag.seconds", this, h -> h.recorder == null ? 0 : h.recorder.lagSeconds())
                 .description("How far recording is behind the bus").register(registry);
         Gauge.builder("firehose.history.store.bytes", this, h -> h.sizeBytes)
@@ -125,9 +125,22 @@ public final class History extends ServiceSupport {
                 .publishPercentiles(0.5, 0.99).register(registry);
     }
 
-    /** DOWN while events cannot be written, or the store cannot be reached. */
+    /**
+     * DOWN while events cannot be written, or the store cannot be reached. Neither a liveness nor a readiness check:
+     * the bus goes on without its store, and a node must neither be restarted nor taken out of service for it.
+     */
     public AbstractHealthCheck healthCheck() {
-        return new AbstractHealthCheck("firehose", "history") {
+        AbstractHealthCheck check = new AbstractHealthCheck("firehose", "history") {
+            @Override
+            public boolean isLiveness() {
+                return false;
+            }
+
+            @Override
+            public boolean isReadiness() {
+                return false;
+            }
+
             @Override
             protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
                 Recorder current = recorder;
@@ -150,5 +163,6 @@ public final class History extends ServiceSupport {
                 }
             }
         };
+        return check;
     }
 }

@@ -96,7 +96,7 @@ public record HistoryQuery(List<TopicPattern> topics, String lowest, String high
         String order = one(params, "order");
         boolean ascending;
         if (order == null) {
-            ascending = after != null && before == null;
+            ascending = after != null;
         } else if (order.equals("asc") || order.equals("desc")) {
             ascending = order.equals("asc");
         } else {

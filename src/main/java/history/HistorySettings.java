@@ -61,6 +61,7 @@ public record HistorySettings(boolean enabled, String url, String user, String p
 
     @Override
     public String toString() {
-        return (postgres() ? url : "embedded H2") + ", events kept " + maxAge; // never the password
+        return (postgres() ? url : "embedded H2") + ", events kept " + (maxAge.toHoursPart() == 0 && maxAge.toMinutesPart() == 0
+                && maxAge.toSecondsPart() == 0 ? maxAge.toDays() + " days" : maxAge.toString()); // never the password
     }
 }

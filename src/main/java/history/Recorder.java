@@ -1,5 +1,6 @@
 package history;
 
+import java.io.ByteArrayOutputStream;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +53,9 @@ final class Recorder {
     private final int backlog;
     private final WildcardConfiguration wildcards;
     private final LongAdder recorded = new LongAdder();
+    private final LongAdder unreadable = new LongAdder();
+    /** Why the reading thread ended while it should run, or null. */
+    private volatile String stopped;
     private volatile boolean running;
     private volatile Thread thread;
     /** Why the batch being written could not be, or null. */
@@ -76,6 +80,8 @@ final class Recorder {
         locator = ActiveMQClient.createServerLocatorWithoutHA(broker.inVmConnector());
         locator.setConsumerWindowSize(4 * 1024 * 1024);
         locator.setAckBatchSize(1024 * 1024);
+        // every event whole in one delivery (in-VM: no copy over a wire), not in chunks as Artemis' large messages
+        locator.setMinLargeMessageSize(Integer.MAX_VALUE);
         factory = locator.createSessionFactory();
         session = factory.createSession(internal.name(), internal.password(), false, true, false, false, 0);
         if (!session.queueQuery(SimpleString.of(QUEUE)).isExists()) {
@@ -132,7 +138,10 @@ final class Recorder {
                 }
                 List<Event> events = new ArrayList<>(messages.size());
                 for (ClientMessage message : messages) {
-                    events.add(event(message));
+                    Event event = event(message);
+                    if (event != null) {
+                        events.add(event);
+                    }
                 }
                 if (!write(events)) {
                     return; // stopping: the batch stays in the subscription
@@ -144,10 +153,10 @@ final class Recorder {
                 recorded.add(events.size());
                 messages.clear();
             }
-        } catch (ActiveMQException e) {
+        } catch (ActiveMQException | RuntimeException e) {
             if (running) {
-                failure = "the broker's history subscription: " + e.getMessage();
-                LOG.error("History recorder stopped: {}", e.toString());
+                stopped = "the recorder stopped: " + e;
+                LOG.error("History recorder stopped, events wait in the broker until a restart", e);
             }
         }
     }
@@ -184,10 +193,24 @@ final class Recorder {
         return false;
     }
 
+    /** The event a message carries; null (logged, counted, acknowledged) for one that cannot be read. */
     private Event event(ClientMessage message) {
         String topic = MQTTUtil.getMqttTopicFromCoreAddress(message.getAddress(), wildcards);
-        byte[] payload = new byte[message.getBodySize()];
-        message.getBodyBuffer().readBytes(payload);
+        byte[] payload;
+        try {
+            if (message.isLargeMessage()) {
+                ByteArrayOutputStream body = new ByteArrayOutputStream((int) Math.min(message.getBodySize(), Integer.MAX_VALUE - 8));
+                message.saveToOutputStream(body); // waits for the whole body
+                payload = body.toByteArray();
+            } else {
+                payload = new byte[message.getBodyBuffer().readableBytes()];
+                message.getBodyBuffer().readBytes(payload);
+            }
+        } catch (ActiveMQException | RuntimeException e) {
+            unreadable.increment();
+            LOG.error("History: an event on '{}' could not be read, not recorded: {}", topic, e.toString());
+            return null;
+        }
         String id = null;
         for (SimpleString name : message.getPropertyNames()) {
             if (name.startsWith(MQTTUtil.MQTT_USER_PROPERTY_KEY_PREFIX_SIMPLE) && name.toString().endsWith(ID_PROPERTY_END)) {
@@ -229,8 +252,13 @@ final class Recorder {
         return (pending > 0 ? System.currentTimeMillis() - pending : lastLagMillis) / 1000.0;
     }
 
-    /** Why the events read could not be written, or null when they were (or none wait). */
+    /** Why events are not being recorded now, or null when they are (or none wait). */
     String failure() {
-        return pendingSince > 0 ? failure : null;
+        return stopped != null ? stopped : pendingSince > 0 ? failure : null;
+    }
+
+    /** Events that could not be read from the broker, never recorded. */
+    long unreadable() {
+        return unreadable.sum();
     }
 }
