@@ -1,5 +1,6 @@
 package cluster;
 
+import static history.HistoryClient.ids;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -8,11 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -26,6 +22,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -34,13 +31,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import firehose.Await;
 import firehose.Clients;
 import firehose.FatJar;
 import firehose.FirehoseApp;
 import firehose.Postgres;
+import history.HistoryClient;
+import history.HistoryClient.Event;
 import org.apache.activemq.artemis.core.postoffice.impl.LocalQueueBinding;
 import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
 import org.eclipse.paho.client.mqttv3.MqttClient;
@@ -69,12 +66,10 @@ class ClusterHistoryIT {
 
     static final String PASSWORD = "cluster-history-secret-6120";
     static final Duration WAIT = Duration.ofSeconds(30);
-    /** Every event the tests publish, oldest first, as many as one page holds. */
-    static final String ALL = "topic=ansible/%23&order=asc&limit=1000";
+    /** Every event the tests publish, oldest first. */
+    static final String[] ALL = {"topic", "ansible/#", "order", "asc", "limit", "1000"};
     static final String ID = "firehose-id";
     private static final long CLIENT_WAIT_MILLIS = 20_000;
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     enum Store { EMBEDDED, POSTGRES }
 
@@ -98,15 +93,6 @@ class ClusterHistoryIT {
         }
         if (postgres != null) {
             postgres.close(); // after the nodes: none is left writing to it
-        }
-    }
-
-    /** An event as {@code GET /history} answers it. */
-    record Recorded(String id, String topic, JsonNode payload) {
-
-        /** {@code node:n} of the payloads published here. */
-        String key() {
-            return payload.path("node").asInt() + ":" + payload.path("n").asInt();
         }
     }
 
@@ -137,7 +123,7 @@ class ClusterHistoryIT {
             assertEquals(total, rows.getLong(2), "distinct ids in PostgreSQL");
         }
 
-        List<Recorded> first = history(nodes.get(0), ALL);
+        List<Event> first = history(nodes.get(0), ALL);
         assertEquals(sorted(published), sorted(keys(first)), "the events node 1 answers, each once");
         assertInArrivalOrder(first);
         for (int i = 1; i < nodes.size(); i++) {
@@ -165,20 +151,20 @@ class ClusterHistoryIT {
         all.addAll(late);
         for (FirehoseApp node : nodes) {
             List<String> expected = node == nodes.get(2) ? late : all;
-            Await.until(WAIT, () -> keys(history(node, ALL)).containsAll(expected), () -> "events recorded by " + node.tcpUrl()
-                    + ": " + history(node, ALL).size() + " of " + expected.size());
+            Await.until(WAIT, () -> keys(history(node, ALL)).containsAll(expected), () -> "the history of " + node.tcpUrl() + ": "
+                    + lacking(node, expected));
         }
         awaitSettled();
 
-        List<Recorded> first = history(nodes.get(0), ALL);
+        List<Event> first = history(nodes.get(0), ALL);
         assertEquals(sorted(all), sorted(keys(first)), "the events node 1 keeps, each once");
         assertInArrivalOrder(first);
         assertEquals(ids(first), ids(history(nodes.get(1), ALL)), "the ids node 2 keeps, and their order");
-        List<Recorded> third = history(nodes.get(2), ALL);
+        List<Event> third = history(nodes.get(2), ALL);
         Set<String> lateOnly = new HashSet<>(late);
         assertTrue(keys(third).containsAll(late), "node 3 keeps what was published once it had joined");
-        assertEquals(ids(first.stream().filter(e -> lateOnly.contains(e.key())).toList()),
-                ids(third.stream().filter(e -> lateOnly.contains(e.key())).toList()), "the ids node 3 keeps, and their order");
+        assertEquals(ids(first.stream().filter(e -> lateOnly.contains(key(e))).toList()),
+                ids(third.stream().filter(e -> lateOnly.contains(key(e))).toList()), "the ids node 3 keeps, and their order");
         assertEquals(new HashSet<>(ids(third)).size(), third.size(), "node 3 keeps each event once");
         assertTrue(ids(first).containsAll(ids(third)), "node 3 keeps no event under an id of its own");
     }
@@ -240,10 +226,10 @@ class ClusterHistoryIT {
         Await.until(WAIT, () -> !onB.received.isEmpty(), () -> "nothing live on B");
         String firstLive = onB.received.get(0).id();
         String last = before.get(before.size() - 1).id();
-        List<Recorded> fromHistory = new ArrayList<>();
+        List<Event> fromHistory = new ArrayList<>();
         Await.until(WAIT, () -> {
             String after = fromHistory.isEmpty() ? last : fromHistory.get(fromHistory.size() - 1).id();
-            fromHistory.addAll(history(b, "topic=" + filter.replace("#", "%23") + "&after=" + after + "&limit=1000"));
+            fromHistory.addAll(history(b, "topic", filter, "after", after, "limit", "1000"));
             return !fromHistory.isEmpty() && fromHistory.get(fromHistory.size() - 1).id().compareTo(firstLive) >= 0;
         }, () -> "B's history does not reach the first live event " + firstLive + ": " + fromHistory.size() + " events after " + last);
         int total = publisher.stop();
@@ -261,19 +247,20 @@ class ClusterHistoryIT {
         twice.retainAll(beforeNumbers);
         assertEquals(Set.of(), twice, "the history answered events received before the last id " + last);
         assertFalse(fromHistory.isEmpty(), "the history filled no gap");
-        Set<Integer> union = new TreeSet<>(beforeNumbers);
-        union.addAll(historyNumbers);
-        union.addAll(numbers(live));
-        assertEquals(IntStream.range(0, total).boxed().collect(Collectors.toCollection(TreeSet::new)), union,
-                "what A delivered, the history after " + last + " and what B delivers live, together");
+        Set<Integer> missing = IntStream.range(0, total).boxed().collect(Collectors.toCollection(TreeSet::new));
+        missing.removeAll(beforeNumbers);
+        missing.removeAll(historyNumbers);
+        missing.removeAll(numbers(live));
+        assertEquals(Set.of(), missing, "of " + total + " events, in none of what A delivered (up to " + before.size()
+                + "), the history after " + last + " (" + historyNumbers.size() + ") and what B delivers live (from " + live.get(0).n() + ")");
+        assertTrue(historyNumbers.stream().allMatch(n -> n < total) && live.stream().allMatch(d -> d.n() < total), "events never published");
 
         // one id per event, on every node: what A delivered, what B delivers and what B recorded
-        List<Recorded> recorded = history(b, "topic=" + filter.replace("#", "%23") + "&order=asc&limit=1000");
+        String[] numbered = {"topic", topic, "order", "asc", "limit", "1000"};
+        Await.until(WAIT, () -> history(b, numbered).size() >= total, () -> "events B recorded: " + history(b, numbered).size() + " of " + total);
         Map<Integer, String> idOf = new HashMap<>();
-        for (Recorded event : recorded) {
-            if (event.topic().equals(topic)) {
-                assertNull(idOf.put(event.payload().path("n").asInt(), event.id()), "recorded twice: " + event);
-            }
+        for (Event event : history(b, numbered)) {
+            assertNull(idOf.put(event.payload().path("n").asInt(), event.id()), "recorded twice: " + event);
         }
         assertEquals(total, idOf.size(), "events B recorded");
         for (Delivered delivered : before) {
@@ -376,35 +363,33 @@ class ClusterHistoryIT {
     }
 
     /** Every event a history query answers, page after page ({@code next}). */
-    static List<Recorded> history(FirehoseApp node, String query) {
-        List<Recorded> events = new ArrayList<>();
-        String next = "/history?" + query;
+    static List<Event> history(FirehoseApp node, String... namesAndValues) {
         try {
-            while (next != null) {
-                HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(node.httpUrl() + next))
-                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-                assertEquals(200, response.statusCode(), next + ": " + response.body());
-                JsonNode page = JSON.readTree(response.body());
-                for (JsonNode event : page.get("events")) {
-                    events.add(new Recorded(event.get("id").asText(), event.get("topic").asText(), event.get("payload")));
-                }
-                next = page.hasNonNull("next") ? page.get("next").asText() : null;
-            }
+            return new HistoryClient(node.httpUrl()).all("/history" + HistoryClient.query(namesAndValues));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        return events;
     }
 
-    private static List<String> keys(List<Recorded> events) {
-        return events.stream().map(Recorded::key).toList();
+    /** {@code node:n} of the payloads published here. */
+    private static String key(Event event) {
+        return event.payload().path("node").asInt() + ":" + event.payload().path("n").asInt();
     }
 
-    private static List<String> ids(List<Recorded> events) {
-        return events.stream().map(Recorded::id).toList();
+    /** How much of {@code expected} a node's history holds, and what it lacks by publishing node. */
+    private static String lacking(FirehoseApp node, List<String> expected) {
+        Set<String> held = new HashSet<>(keys(history(node, ALL)));
+        Map<String, Long> missing = expected.stream().filter(key -> !held.contains(key))
+                .collect(Collectors.groupingBy(key -> "node" + key.substring(0, key.indexOf(':')), TreeMap::new, Collectors.counting()));
+        return (expected.size() - missing.values().stream().mapToLong(Long::longValue).sum()) + " of " + expected.size()
+                + " events; missing, by the node they were published on: " + missing;
+    }
+
+    private static List<String> keys(List<Event> events) {
+        return events.stream().map(ClusterHistoryIT::key).toList();
     }
 
     private static List<String> sorted(List<String> keys) {
@@ -412,13 +397,13 @@ class ClusterHistoryIT {
     }
 
     /** Ids sort in arrival order: each publisher's events, in id order, are in the order it published them. */
-    private static void assertInArrivalOrder(List<Recorded> events) {
+    private static void assertInArrivalOrder(List<Event> events) {
         Map<Integer, Integer> last = new HashMap<>();
-        for (Recorded event : events) {
+        for (Event event : events) {
             int node = event.payload().path("node").asInt();
             int n = event.payload().path("n").asInt();
             Integer previous = last.put(node, n);
-            assertTrue(previous == null || previous < n, "event " + event.key() + " sorts after " + node + ":" + previous);
+            assertTrue(previous == null || previous < n, "event " + key(event) + " sorts after " + node + ":" + previous);
         }
     }
 
@@ -480,7 +465,7 @@ class ClusterHistoryIT {
             // asserted by the test, not here: Paho would take a failure for the connection's
             String id = message.getProperties().getUserProperties().stream().filter(p -> p.getKey().equals(ID))
                     .map(UserProperty::getValue).findFirst().orElse(null);
-            received.add(new Delivered(JSON.readTree(message.getPayload()).path("n").asInt(), id));
+            received.add(new Delivered(HistoryClient.JSON.readTree(message.getPayload()).path("n").asInt(), id));
         }
 
         @Override
