@@ -60,9 +60,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The history in a cluster: every event recorded once, under the one id it got where it entered the bus, whichever
  * node is asked (one PostgreSQL shared by all nodes, or each node's embedded H2); and an MQTT 5 subscriber whose node
  * dies resumes on another node from the last {@code firehose-id} it received, missing nothing and receiving nothing
- * twice.
+ * twice. A JarIT: the node that dies is the packaged jar, killed with SIGKILL.
  */
-class ClusterHistoryIT {
+class ClusterHistoryJarIT {
 
     static final String PASSWORD = "cluster-history-secret-6120";
     static final Duration WAIT = Duration.ofSeconds(30);
@@ -389,7 +389,7 @@ class ClusterHistoryIT {
     }
 
     private static List<String> keys(List<Event> events) {
-        return events.stream().map(ClusterHistoryIT::key).toList();
+        return events.stream().map(ClusterHistoryJarIT::key).toList();
     }
 
     private static List<String> sorted(List<String> keys) {
