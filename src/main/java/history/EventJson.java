@@ -4,6 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -14,7 +17,6 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 
 /**
  * An event as the history answers it: {@code {"id", "topic", "received", "payload"}}, the payload as its own JSON value
@@ -86,29 +88,44 @@ public final class EventJson {
         json.writeStringField("topic", event.topic());
         json.writeStringField("received", RECEIVED.format(Instant.ofEpochMilli(event.received())));
         json.writeFieldName("payload");
-        if (isJson(event.payload())) {
-            json.writeRawValue(new String(event.payload(), StandardCharsets.UTF_8));
+        String text = jsonText(event.payload());
+        if (text != null) {
+            // as published; a line break outside JSON strings is white space (inside, JSON escapes it): kept off NDJSON lines
+            json.writeRawValue(text.replace('\n', ' ').replace('\r', ' '));
         } else {
             json.writeString(new String(event.payload(), StandardCharsets.UTF_8));
         }
         json.writeEndObject();
     }
 
-    /** Whether the bytes are exactly one JSON value (strict JSON, UTF-8). */
+    /** Whether the bytes are exactly one JSON value (strict JSON in UTF-8, no byte order mark). */
     public static boolean isJson(byte[] payload) {
+        return jsonText(payload) != null;
+    }
+
+    /** The payload's text when it is exactly one JSON value (strict JSON in UTF-8, no byte order mark), else null. */
+    static String jsonText(byte[] payload) {
         if (payload.length == 0) {
-            return false;
+            return null;
         }
-        try (JsonParser parser = JSON.createParser(payload)) {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(payload)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+        if (text.charAt(0) == '\ufeff') {
+            return null;
+        }
+        try (JsonParser parser = JSON.createParser(text)) {
             if (parser.nextToken() == null) {
-                return false;
+                return null;
             }
             parser.skipChildren();
-            return parser.nextToken() == null;
-        } catch (JsonProcessingException e) {
-            return false;
+            return parser.nextToken() == null ? text : null;
         } catch (IOException e) {
-            return false;
+            return null;
         }
     }
 }

@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 import broker.EmbeddedBroker;
 import broker.events.EventIds;
+import org.apache.activemq.artemis.core.config.WildcardConfiguration;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -36,6 +37,8 @@ public final class History extends ServiceSupport {
     private ScheduledExecutorService tasks;
     private volatile long sizeBytes = -1;
     private Timer queries;
+    private final LiveEvents live = new LiveEvents();
+    private EventsEndpoint events;
 
     public History(HistorySettings settings, EmbeddedBroker broker) {
         this.settings = settings;
@@ -50,7 +53,7 @@ public final class History extends ServiceSupport {
         } catch (RuntimeException e) {
             LOG.warn("History store {} unavailable at start, events wait in the broker until it is back: {}", settings, e.getMessage());
         }
-        recorder = new Recorder(broker, store, settings.backlog());
+        recorder = new Recorder(broker, store, settings.backlog(), live);
         recorder.start();
         tasks = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "firehose-history-retention");
@@ -63,6 +66,9 @@ public final class History extends ServiceSupport {
 
     @Override
     protected void doStop() throws Exception {
+        if (events != null) {
+            events.stop();
+        }
         if (tasks != null) {
             tasks.shutdownNow();
         }
@@ -97,6 +103,22 @@ public final class History extends ServiceSupport {
         return store;
     }
 
+    LiveEvents live() {
+        return live;
+    }
+
+    WildcardConfiguration wildcards() {
+        return broker.server().getConfiguration().getWildcardConfiguration();
+    }
+
+    /** The {@code GET /events} handler, made once. */
+    public synchronized EventsEndpoint events() {
+        if (events == null) {
+            events = new EventsEndpoint(this, settings.maxStreams());
+        }
+        return events;
+    }
+
     public Duration maxAge() {
         return settings.maxAge();
     }
@@ -114,20 +136,41 @@ public final class History extends ServiceSupport {
                 .description("Events written to the history store since start").register(registry);
         Gauge.builder("firehose.history.waiting", this, h -> h.recorder == null ? 0 : h.recorder.waiting())
                 .description("Events on the bus not recorded yet (kept by the broker until the store takes them)").register(registry);
-        FunctionCounter.builder("firehose.history.lost", this, h -> h.recorder == null ? 0 : h.recorder.lost())
-                .description("Events never recorded: dropped, oldest first, while firehose.history.backlog events waited for the store")
-                .register(registry);
+        FunctionCounter.builder("firehose.history.lost", this, h -> h.recorder == null ? 0 : h.recorder.lost() + h.recorder.unreadable())
+                .description("Events never recorded: dropped, oldest first, while firehose.history.backlog events waited for the store, "
+                        + "or unreadable").register(registry);
         Gauge.builder("firehose.history.lag.seconds", this, h -> h.recorder == null ? 0 : h.recorder.lagSeconds())
                 .description("How far recording is behind the bus").register(registry);
         Gauge.builder("firehose.history.store.bytes", this, h -> h.sizeBytes)
                 .description("Bytes the recorded events take in the store (measured each minute; -1 before)").register(registry);
+        Gauge.builder("firehose.events.streams", this, h -> h.events == null ? 0 : h.events.open())
+                .description("GET /events streams open now").register(registry);
+        FunctionCounter.builder("firehose.events.streams.opened", this, h -> h.events == null ? 0 : h.events.opened())
+                .description("GET /events streams opened since start").register(registry);
+        FunctionCounter.builder("firehose.events.streams.cut", this, h -> h.events == null ? 0 : h.events.cut())
+                .description("Streams disconnected because their reader did not keep up").register(registry);
+        FunctionCounter.builder("firehose.events.streams.refused", this, h -> h.events == null ? 0 : h.events.refused())
+                .description("Streams refused over firehose.events.max-streams").register(registry);
         queries = Timer.builder("firehose.history.queries").description("History queries answered, and their time")
                 .publishPercentiles(0.5, 0.99).register(registry);
     }
 
-    /** DOWN while events cannot be written, or the store cannot be reached. */
+    /**
+     * DOWN while events cannot be written, or the store cannot be reached. Neither a liveness nor a readiness check:
+     * the bus goes on without its store, and a node must neither be restarted nor taken out of service for it.
+     */
     public AbstractHealthCheck healthCheck() {
-        return new AbstractHealthCheck("firehose", "history") {
+        AbstractHealthCheck check = new AbstractHealthCheck("firehose", "history") {
+            @Override
+            public boolean isLiveness() {
+                return false;
+            }
+
+            @Override
+            public boolean isReadiness() {
+                return false;
+            }
+
             @Override
             protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
                 Recorder current = recorder;
@@ -150,5 +193,6 @@ public final class History extends ServiceSupport {
                 }
             }
         };
+        return check;
     }
 }

@@ -36,6 +36,7 @@ public record HistoryQuery(List<TopicPattern> topics, String lowest, String high
     /** Events an NDJSON answer holds at most. */
     public static final int MAX_EXPORT = 100_000;
     static final int DEFAULT_LIMIT = 100;
+    private static final Set<String> STREAM = Set.of("topic", "after", "since");
     private static final Set<String> KNOWN = Set.of("topic", "since", "until", "delta", "after", "before", "order", "limit", "format");
     /** Characters of one parameter at most: an MQTT topic filter is at most 65,535 bytes. */
     private static final int MAX_VALUE = 65_535;
@@ -96,7 +97,7 @@ public record HistoryQuery(List<TopicPattern> topics, String lowest, String high
         String order = one(params, "order");
         boolean ascending;
         if (order == null) {
-            ascending = after != null && before == null;
+            ascending = after != null;
         } else if (order.equals("asc") || order.equals("desc")) {
             ascending = order.equals("asc");
         } else {
@@ -120,6 +121,44 @@ public record HistoryQuery(List<TopicPattern> topics, String lowest, String high
         String lowest = since == null ? null : EventIds.lowestAt(since);
         String highest = until == null ? null : EventIds.lowestAt(until + 1);
         return new HistoryQuery(List.copyOf(topics), lowest, highest, after, before, ascending, limit, ndjson, params);
+    }
+
+    /**
+     * The replay of a {@code GET /events} stream: its topic filters, and where it starts: after the
+     * {@code Last-Event-ID} header's id (a client resuming), else after {@code after}, else from {@code since}, else
+     * from now (live only).
+     */
+    public static HistoryQuery stream(String rawQuery, String lastEventId, long now) {
+        Map<String, List<String>> params = decode(rawQuery);
+        for (String name : params.keySet()) {
+            if (!STREAM.contains(name)) {
+                throw new BadParameter("unknown parameter '" + printable(name) + "'; known: topic, after, since");
+            }
+            if (!name.equals("topic") && params.get(name).size() > 1) {
+                throw new BadParameter(name + ": given more than once");
+            }
+        }
+        List<TopicPattern> topics = new ArrayList<>();
+        for (String filter : params.getOrDefault("topic", List.of("#"))) {
+            topics.add(TopicPattern.parse(filter));
+        }
+        String after = id(params, "after");
+        Long since = instant(params, "since");
+        if (after != null && since != null) {
+            throw new BadParameter("after: give after or since, not both");
+        }
+        if (lastEventId != null && !lastEventId.isEmpty()) {
+            if (!EventIds.wellFormed(lastEventId)) {
+                throw new BadParameter("Last-Event-ID: an event id (" + EventIds.LENGTH + " hex digits), not '" + printable(lastEventId) + "'");
+            }
+            after = lastEventId;
+            since = null;
+        }
+        if (after == null && since == null) {
+            after = EventIds.lowestAt(now); // live only: nothing recorded before this moment
+        }
+        String lowest = since == null ? null : EventIds.lowestAt(since);
+        return new HistoryQuery(List.copyOf(topics), lowest, null, after, null, true, MAX_PAGE, false, params);
     }
 
     /**

@@ -15,9 +15,10 @@ import broker.config.Secret;
  * @param maxAge how long events are kept
  * @param backlog events the broker keeps for the store while it is unavailable; beyond, the oldest are not recorded
  * @param queryTimeout how long one query may run
+ * @param maxStreams {@code GET /events} streams open at most ({@code firehose.events.max-streams})
  */
 public record HistorySettings(boolean enabled, String url, String user, String password, Duration maxAge, int backlog,
-                              Duration queryTimeout) {
+                              Duration queryTimeout, int maxStreams) {
 
     public static HistorySettings from(Function<String, Optional<String>> property, Path dataDir) {
         Function<String, String> get = key -> property.apply("firehose.history." + key).map(String::strip).orElse("");
@@ -40,7 +41,18 @@ public record HistorySettings(boolean enabled, String url, String user, String p
         if (events < 1) {
             throw new IllegalArgumentException("firehose.history.backlog: at least 1 event");
         }
-        return new HistorySettings(enabled, url, get.apply("user"), Secret.resolve(get.apply("password")), maxAge, events, queryTimeout);
+        String streams = property.apply("firehose.events.max-streams").map(String::strip).orElse("");
+        int maxStreams;
+        try {
+            maxStreams = streams.isEmpty() ? 1_000 : Integer.parseInt(streams);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("firehose.events.max-streams: a number of streams, not '" + streams + "'");
+        }
+        if (maxStreams < 0) {
+            throw new IllegalArgumentException("firehose.events.max-streams: 0 (no stream) or more");
+        }
+        return new HistorySettings(enabled, url, get.apply("user"), Secret.resolve(get.apply("password")), maxAge, events, queryTimeout,
+                maxStreams);
     }
 
     private static Duration duration(String text, String fallback, String key) {
@@ -61,6 +73,7 @@ public record HistorySettings(boolean enabled, String url, String user, String p
 
     @Override
     public String toString() {
-        return (postgres() ? url : "embedded H2") + ", events kept " + maxAge; // never the password
+        return (postgres() ? url : "embedded H2") + ", events kept " + (maxAge.toHoursPart() == 0 && maxAge.toMinutesPart() == 0
+                && maxAge.toSecondsPart() == 0 ? maxAge.toDays() + " days" : maxAge.toString()); // never the password
     }
 }

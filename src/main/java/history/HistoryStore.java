@@ -132,7 +132,7 @@ public final class HistoryStore implements AutoCloseable {
                 args.add(bound[0]);
             }
         }
-        List<Predicate<String>> matchers = new ArrayList<>();
+        Predicate<String> matches = TopicPattern.matcher(query.topics(), wildcards);
         if (query.topics().stream().noneMatch(TopicPattern::everything)) {
             StringBuilder any = new StringBuilder();
             for (TopicPattern topic : query.topics()) {
@@ -156,7 +156,6 @@ public final class HistoryStore implements AutoCloseable {
                     any.append("topic LIKE ? ESCAPE '\\')");
                     args.add(topic.like());
                 }
-                matchers.add(topic.matcher(wildcards));
             }
             sql.append(any).append(')');
         }
@@ -182,9 +181,9 @@ public final class HistoryStore implements AutoCloseable {
                 try (ResultSet rows = select.executeQuery()) {
                     while (rows.next()) {
                         read++;
-                        lastScanned = rows.getString(1).strip();
+                        lastScanned = rows.getString(1);
                         String topic = rows.getString(2);
-                        if (!matchers.isEmpty() && matchers.stream().noneMatch(m -> m.test(topic))) {
+                        if (!matches.test(topic)) {
                             continue;
                         }
                         Event event = event(rows);
@@ -257,7 +256,7 @@ public final class HistoryStore implements AutoCloseable {
     }
 
     private static Event event(ResultSet rows) throws SQLException {
-        return new Event(rows.getString(1).strip(), rows.getString(2), rows.getLong(3), rows.getBytes(4));
+        return new Event(rows.getString(1), rows.getString(2), rows.getLong(3), rows.getBytes(4));
     }
 
     /** The events of one answer; {@code more}: a next page may hold more, after (or before) {@code last}. */

@@ -1,10 +1,12 @@
 package history;
 
+import java.io.ByteArrayOutputStream;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 
 import broker.EmbeddedBroker;
 import broker.config.Account;
@@ -28,7 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records every event on the bus: a durable subscription of the broker's own ({@value #QUEUE}, bound to every topic
+ * Records every event on the bus: a durable subscription of the broker's own ({@value #QUEUE}{@code .<node id>}: each
+ * node's its own name, for Artemis shares same-named subscriptions of a cluster's nodes among them; bound to every topic
  * but the {@code $} ones), read in-VM and written to the store in batches; a batch is acknowledged to the broker only
  * once the store has committed it. A QoS 1 or 2 event the broker acknowledged is therefore in its journal until it is
  * recorded, through a crash of the node too; the store down, events wait in the subscription (at most
@@ -51,7 +54,10 @@ final class Recorder {
     private final HistoryStore store;
     private final int backlog;
     private final WildcardConfiguration wildcards;
-    private final LongAdder recorded = new LongAdder();
+    private final LongAdder written = new LongAdder();
+    private final LongAdder unreadable = new LongAdder();
+    /** Why the reading thread ended while it should run, or null. */
+    private volatile String stopped;
     private volatile boolean running;
     private volatile Thread thread;
     /** Why the batch being written could not be, or null. */
@@ -63,8 +69,14 @@ final class Recorder {
     private ClientSessionFactory factory;
     private ClientSession session;
     private ClientConsumer consumer;
+    /** This node's subscription: its name holds Artemis' node id, kept in the journal across restarts. */
+    private volatile String queueName;
 
-    Recorder(EmbeddedBroker broker, HistoryStore store, int backlog) {
+    /** Told each batch once it is committed, on the recorder's thread: must not block. */
+    private final Consumer<List<Event>> recorded;
+
+    Recorder(EmbeddedBroker broker, HistoryStore store, int backlog, Consumer<List<Event>> recorded) {
+        this.recorded = recorded;
         this.broker = broker;
         this.store = store;
         this.backlog = backlog;
@@ -76,17 +88,20 @@ final class Recorder {
         locator = ActiveMQClient.createServerLocatorWithoutHA(broker.inVmConnector());
         locator.setConsumerWindowSize(4 * 1024 * 1024);
         locator.setAckBatchSize(1024 * 1024);
+        // every event whole in one delivery (in-VM: no copy over a wire), not in chunks as Artemis' large messages
+        locator.setMinLargeMessageSize(Integer.MAX_VALUE);
         factory = locator.createSessionFactory();
         session = factory.createSession(internal.name(), internal.password(), false, true, false, false, 0);
-        if (!session.queueQuery(SimpleString.of(QUEUE)).isExists()) {
-            session.createQueue(QueueConfiguration.of(QUEUE).setAddress("#").setRoutingType(RoutingType.MULTICAST)
+        queueName = QUEUE + "." + broker.server().getNodeID();
+        if (!session.queueQuery(SimpleString.of(queueName)).isExists()) {
+            session.createQueue(QueueConfiguration.of(queueName).setAddress("#").setRoutingType(RoutingType.MULTICAST)
                     .setDurable(true).setFilterString(FILTER).setRingSize((long) backlog));
         }
         Queue queue = queue();
         if (queue != null && queue.getRingSize() != backlog) {
             queue.setRingSize(backlog); // the setting changed since the subscription was made
         }
-        consumer = session.createConsumer(QUEUE);
+        consumer = session.createConsumer(queueName);
         session.start();
         running = true;
         thread = new Thread(this::run, "firehose-history-recorder");
@@ -132,7 +147,10 @@ final class Recorder {
                 }
                 List<Event> events = new ArrayList<>(messages.size());
                 for (ClientMessage message : messages) {
-                    events.add(event(message));
+                    Event event = event(message);
+                    if (event != null) {
+                        events.add(event);
+                    }
                 }
                 if (!write(events)) {
                     return; // stopping: the batch stays in the subscription
@@ -141,13 +159,14 @@ final class Recorder {
                     message.acknowledge();
                 }
                 session.commit();
-                recorded.add(events.size());
+                written.add(events.size());
+                recorded.accept(events);
                 messages.clear();
             }
-        } catch (ActiveMQException e) {
+        } catch (ActiveMQException | RuntimeException e) {
             if (running) {
-                failure = "the broker's history subscription: " + e.getMessage();
-                LOG.error("History recorder stopped: {}", e.toString());
+                stopped = "the recorder stopped: " + e;
+                LOG.error("History recorder stopped, events wait in the broker until a restart", e);
             }
         }
     }
@@ -184,10 +203,24 @@ final class Recorder {
         return false;
     }
 
+    /** The event a message carries; null (logged, counted, acknowledged) for one that cannot be read. */
     private Event event(ClientMessage message) {
-        String topic = MQTTUtil.getMqttTopicFromCoreAddress(message.getAddress(), wildcards);
-        byte[] payload = new byte[message.getBodySize()];
-        message.getBodyBuffer().readBytes(payload);
+        String topic = TopicPattern.mqttTopic(message.getAddress(), wildcards);
+        byte[] payload;
+        try {
+            if (message.isLargeMessage()) {
+                ByteArrayOutputStream body = new ByteArrayOutputStream((int) Math.min(message.getBodySize(), Integer.MAX_VALUE - 8));
+                message.saveToOutputStream(body); // waits for the whole body
+                payload = body.toByteArray();
+            } else {
+                payload = new byte[message.getBodyBuffer().readableBytes()];
+                message.getBodyBuffer().readBytes(payload);
+            }
+        } catch (ActiveMQException | RuntimeException e) {
+            unreadable.increment();
+            LOG.error("History: an event on '{}' could not be read, not recorded: {}", topic, e.toString());
+            return null;
+        }
         String id = null;
         for (SimpleString name : message.getPropertyNames()) {
             if (name.startsWith(MQTTUtil.MQTT_USER_PROPERTY_KEY_PREFIX_SIMPLE) && name.toString().endsWith(ID_PROPERTY_END)) {
@@ -203,12 +236,13 @@ final class Recorder {
     }
 
     private Queue queue() {
-        return broker.server() == null ? null : broker.server().locateQueue(SimpleString.of(QUEUE));
+        String name = queueName;
+        return broker.server() == null || name == null ? null : broker.server().locateQueue(SimpleString.of(name));
     }
 
     /** Events recorded since start. */
     long recorded() {
-        return recorded.sum();
+        return written.sum();
     }
 
     /** Events waiting in the broker to be recorded. */
@@ -229,8 +263,13 @@ final class Recorder {
         return (pending > 0 ? System.currentTimeMillis() - pending : lastLagMillis) / 1000.0;
     }
 
-    /** Why the events read could not be written, or null when they were (or none wait). */
+    /** Why events are not being recorded now, or null when they are (or none wait). */
     String failure() {
-        return pendingSince > 0 ? failure : null;
+        return stopped != null ? stopped : pendingSince > 0 ? failure : null;
+    }
+
+    /** Events that could not be read from the broker, never recorded. */
+    long unreadable() {
+        return unreadable.sum();
     }
 }

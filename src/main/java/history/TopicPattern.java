@@ -1,18 +1,19 @@
 package history;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.function.Predicate;
 
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.apache.activemq.artemis.core.config.WildcardConfiguration;
-import org.apache.activemq.artemis.core.postoffice.impl.AddressImpl;
+import org.apache.activemq.artemis.core.postoffice.impl.AddressMap;
 import org.apache.activemq.artemis.core.protocol.mqtt.MQTTUtil;
 
 /**
  * An MQTT topic filter of a history query, checked as MQTT requires ({@code #} alone and last, {@code +} a whole
  * level), and turned into what the store can use: the range of topics its literal start allows (an index range)
  * and a {@code LIKE} pattern that narrows further. Which events match in the end is decided by the broker's own
- * matcher (Artemis' {@code AddressImpl}), as for a subscription.
+ * matcher (Artemis' address map), as for a subscription.
  */
 public record TopicPattern(String filter) {
 
@@ -87,11 +88,48 @@ public record TopicPattern(String filter) {
 
     /** The broker's own matching of a topic against this filter. */
     public Predicate<String> matcher(WildcardConfiguration wildcards) {
-        if (everything()) {
+        return matcher(List.of(this), wildcards);
+    }
+
+    /**
+     * Whether a topic matches any of {@code patterns}, decided as the broker routes a message to subscriptions: by
+     * Artemis' address map of their (core) addresses, which keeps a topic's own {@code .} and {@code \} apart from
+     * its levels.
+     */
+    public static Predicate<String> matcher(List<TopicPattern> patterns, WildcardConfiguration wildcards) {
+        if (patterns.stream().anyMatch(TopicPattern::everything)) {
             return topic -> true;
         }
-        AddressImpl pattern = new AddressImpl(SimpleString.of(MQTTUtil.getCoreAddressFromMqttTopic(filter, wildcards)), wildcards);
-        return topic -> new AddressImpl(SimpleString.of(MQTTUtil.getCoreAddressFromMqttTopic(topic, wildcards)), wildcards).matches(pattern);
+        AddressMap<TopicPattern> map = new AddressMap<>(wildcards.getAnyWordsString(), wildcards.getSingleWordString(), wildcards.getDelimiter());
+        for (TopicPattern pattern : patterns) {
+            map.put(SimpleString.of(MQTTUtil.getCoreAddressFromMqttTopic(pattern.filter(), wildcards)), pattern);
+        }
+        return topic -> {
+            boolean[] matched = {false};
+            try {
+                map.visitMatchingWildcards(SimpleString.of(MQTTUtil.getCoreAddressFromMqttTopic(topic, wildcards)), pattern -> matched[0] = true);
+            } catch (Exception e) {
+                throw new IllegalStateException("matching '" + topic + "'", e);
+            }
+            return matched[0];
+        };
+    }
+
+    /**
+     * The MQTT topic of a core address Artemis made of it: each {@code /} became {@code .}, a topic's own {@code .} and
+     * {@code \} were escaped with {@code \}. (Artemis' own inverse doubles each backslash twice over.)
+     */
+    public static String mqttTopic(String coreAddress, WildcardConfiguration wildcards) {
+        StringBuilder topic = new StringBuilder(coreAddress.length());
+        for (int i = 0; i < coreAddress.length(); i++) {
+            char c = coreAddress.charAt(i);
+            if (c == '\\' && i + 1 < coreAddress.length()) {
+                topic.append(coreAddress.charAt(++i));
+            } else {
+                topic.append(c == wildcards.getDelimiter() ? '/' : c);
+            }
+        }
+        return topic.toString();
     }
 
     /** The part of a topic the store's index holds. */

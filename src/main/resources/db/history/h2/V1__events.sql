@@ -1,7 +1,7 @@
 -- Every event on the bus: its id (sorting in arrival order), topic, the time it was received (ms since the epoch,
 -- UTC) and the exact payload bytes. topic_key, the topic's first 256 characters, is what the topic index holds.
 CREATE TABLE events (
-    id CHAR(22) NOT NULL PRIMARY KEY,
+    id VARCHAR(22) NOT NULL PRIMARY KEY,
     topic_key VARCHAR(256) NOT NULL,
     topic VARCHAR(65535) NOT NULL,
     received BIGINT NOT NULL,

@@ -2,7 +2,7 @@
 -- UTC) and the exact payload bytes. topic_key, the topic's first 256 characters, is what the topic index holds
 -- (a btree entry has a size limit; a topic may be 65,535 bytes). Byte order ("C"): a topic prefix is a range.
 CREATE TABLE events (
-    id CHAR(22) COLLATE "C" NOT NULL PRIMARY KEY,
+    id VARCHAR(22) COLLATE "C" NOT NULL PRIMARY KEY,
     topic_key VARCHAR(256) COLLATE "C" NOT NULL,
     topic TEXT COLLATE "C" NOT NULL,
     received BIGINT NOT NULL,

@@ -1,0 +1,217 @@
+package history;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.function.Predicate;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One {@code GET /events} answer: the recorded events after its cursor, then the live ones, as Server-Sent Events.
+ * Registered for live events before it replays; live events that arrive meanwhile wait in a bounded buffer, and those
+ * the replay already sent are skipped. A reader that does not keep up (its buffer full while Vert.x still holds
+ * unwritten data) is disconnected: it resumes with {@code Last-Event-ID}, never slowing the bus or other readers.
+ */
+final class EventStream {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EventStream.class);
+    /** Events one replay query reads. */
+    private static final int PAGE = 500;
+    /** Replayed events this recent are remembered, so that the same event arriving live is not sent twice. */
+    private static final long RECENT_MILLIS = 120_000;
+
+    private final HttpServerResponse response;
+    private final HistoryStore store;
+    private final HistoryQuery replay;
+    private final Predicate<String> matches;
+    private final int capacity;
+    private final Executor executor;
+    private final Runnable onClose;
+    /** Live events not written yet, guarded by this. */
+    private final ArrayDeque<Event> pending = new ArrayDeque<>();
+    private final Set<String> replayedRecently = new HashSet<>();
+    private final String cursor;
+    private boolean live;
+    private boolean draining;
+    private volatile boolean closed;
+    private volatile String cut;
+
+    EventStream(HttpServerResponse response, HistoryStore store, HistoryQuery replay, Predicate<String> matches, int capacity,
+                Executor executor, Runnable onClose) {
+        this.response = response;
+        this.store = store;
+        this.replay = replay;
+        this.matches = matches;
+        this.capacity = capacity;
+        this.executor = executor;
+        this.onClose = onClose;
+        this.cursor = replay.after();
+    }
+
+    /** Live events, on the recorder's thread: buffered, then written by the executor. */
+    void offer(List<Event> batch) {
+        boolean schedule;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            for (Event event : batch) {
+                if (!matches.test(event.topic())) {
+                    continue;
+                }
+                if (pending.size() >= capacity) {
+                    cut("its buffer of " + capacity + " events is full");
+                    return;
+                }
+                pending.add(event);
+            }
+            schedule = live && !draining && !pending.isEmpty();
+            draining |= schedule;
+        }
+        if (schedule) {
+            executor.execute(this::drain);
+        }
+    }
+
+    /** Sends the recorded events after the cursor, page by page (waiting for the client between pages), then goes live. */
+    void replay(HistoryQuery page) {
+        if (closed) {
+            return;
+        }
+        HistoryStore.Page found;
+        try {
+            found = store.query(page, HistoryApi.MAX_PAGE_BYTES);
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("Event stream replay: {}", e.toString());
+            close(); // the client reconnects (retry:) and resumes from its last id
+            return;
+        }
+        long recent = System.currentTimeMillis() - RECENT_MILLIS;
+        Buffer frames = Buffer.buffer();
+        for (Event event : found.events()) {
+            frames.appendBuffer(frame(event));
+            if (event.received() >= recent) {
+                replayedRecently.add(event.id());
+            }
+        }
+        String last = found.last();
+        Runnable next = found.more() && last != null ? () -> replay(page.from(last, PAGE)) : this::goLive;
+        if (frames.length() > 0) {
+            response.write(frames);
+        }
+        if (response.writeQueueFull()) {
+            response.drainHandler(ignored -> executor.execute(next));
+        } else {
+            next.run();
+        }
+    }
+
+    HistoryQuery firstPage() {
+        return replay.from(replay.after(), PAGE);
+    }
+
+    private void goLive() {
+        synchronized (this) {
+            live = true;
+            if (draining || pending.isEmpty()) {
+                return;
+            }
+            draining = true;
+        }
+        drain();
+    }
+
+    /** Writes the buffered live events until none is left or the client's socket is full (then resumes on drain). */
+    private void drain() {
+        Buffer frames = Buffer.buffer();
+        while (true) {
+            Event event;
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                if (response.writeQueueFull()) {
+                    break; // resumed by the drain handler below
+                }
+                event = pending.poll();
+                if (event == null) {
+                    draining = false;
+                    break;
+                }
+            }
+            if (replayedRecently.remove(event.id()) || cursor != null && event.id().compareTo(cursor) <= 0) {
+                continue; // sent by the replay already, or at or before the cursor
+            }
+            frames.appendBuffer(frame(event));
+            if (frames.length() >= 64 * 1024) {
+                response.write(frames);
+                frames = Buffer.buffer();
+            }
+        }
+        if (frames.length() > 0) {
+            response.write(frames);
+        }
+        synchronized (this) {
+            if (draining && !closed) {
+                response.drainHandler(ignored -> executor.execute(this::drain));
+            }
+        }
+    }
+
+    /** A comment line that keeps proxies from closing an idle stream. */
+    void keepAlive() {
+        if (!closed) {
+            response.write(": keep-alive\n\n");
+        }
+    }
+
+    private void cut(String why) {
+        cut = why;
+        LOG.debug("Event stream cut: {}", why);
+        executor.execute(this::close);
+    }
+
+    /** Why the stream was cut for being slow, or null. */
+    String cutFor() {
+        return cut;
+    }
+
+    void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            pending.clear();
+        }
+        onClose.run();
+        try {
+            if (!response.ended()) {
+                response.end();
+            }
+            response.close();
+        } catch (IllegalStateException alreadyGone) {
+            // the client had gone
+        }
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    private static Buffer frame(Event event) {
+        Buffer frame = Buffer.buffer(event.payload().length + 160);
+        frame.appendString("id: ").appendString(event.id()).appendString("\ndata: ");
+        frame.appendBytes(EventJson.event(event)); // one line: the JSON writer escapes line breaks in strings
+        frame.appendString("\n\n", StandardCharsets.UTF_8.name());
+        return frame;
+    }
+}
