@@ -148,12 +148,12 @@
 
   // Live events carry no id (the page speaks MQTT 3.1.1, which has no user properties), so a live event and its
   // recorded copy cannot be matched by id. The page subscribes first and asks /history once the broker confirmed the
-  // subscription, so no event falls between the two; live events arriving meanwhile are held back until the answer,
-  // then shown above the recorded ones. An event published in between is both recorded and received live: a live
-  // event held back, or arriving up to LATE ms after the answer (the WebSocket may lag behind HTTP), is dropped when
-  // a recorded event of the same topic and payload, received since the page began to follow the filter (less LATE,
-  // for the server's clock), was not matched yet. The price: an identical payload sent twice to one topic within
-  // those few seconds, once before and once after the subscription, is shown once.
+  // subscription, so that nothing published after the subscription is missed; live events arriving meanwhile are held
+  // back until the answer, then shown above the recorded ones. An event published in between is both recorded and
+  // received live: a live event held back, or arriving up to LATE ms after the answer (the WebSocket may lag behind
+  // HTTP), is dropped when a recorded event of the same topic and payload, received since the page began to follow
+  // the filter (less LATE, for the server's clock), was not matched yet. The price: an identical payload sent twice to
+  // one topic within those few seconds, once before and once after the subscription, is shown once.
 
   /** Starts following the current filter: its recorded events, with the live ones held back until they are shown. */
   function follow() {
