@@ -56,6 +56,9 @@ public class FirehoseConfiguration implements CamelConfiguration {
         // before the routes are built: they read their shared inputs through master: when a cluster service is set
         LeaderElection.configure(context);
 
+        // every setting read before anything starts: a wrong one fails the start with nothing left running
+        HistorySettings historySettings = HistorySettings.from(properties::resolveProperty, settings.dataDir());
+
         EmbeddedBroker broker = new EmbeddedBroker(settings);
         broker.start();
         // a SIGTERM before the application has started must stop the broker too; after, Camel does (routes first)
@@ -79,12 +82,16 @@ public class FirehoseConfiguration implements CamelConfiguration {
         if (settings.cluster().enabled()) {
             context.getRegistry().bind("clusterHealthCheck", new ClusterHealthCheck(broker, context));
         }
-        HistorySettings historySettings = HistorySettings.from(properties::resolveProperty, settings.dataDir());
         History history = null;
         if (historySettings.enabled()) {
             // after the broker (it reads the broker's history subscription), stopped before it
             history = new History(historySettings, broker);
-            history.start();
+            try {
+                history.start();
+            } catch (RuntimeException e) {
+                broker.stop(); // not yet Camel's to stop
+                throw e;
+            }
             context.addService(history, true, true);
             context.getRegistry().bind("history", history);
             context.getRegistry().bind("historyHealthCheck", history.healthCheck());

@@ -51,8 +51,9 @@ public record HistorySettings(boolean enabled, String url, String user, String p
         if (maxStreams < 0) {
             throw new IllegalArgumentException("firehose.events.max-streams: 0 (no stream) or more");
         }
-        return new HistorySettings(enabled, url, get.apply("user"), Secret.resolve(get.apply("password")), maxAge, events, queryTimeout,
-                maxStreams);
+        boolean embedded = get.apply("url").isEmpty(); // the embedded H2 has no account: user and password are not read
+        return new HistorySettings(enabled, url, embedded ? "" : get.apply("user"), embedded ? "" : Secret.resolve(get.apply("password")),
+                maxAge, events, queryTimeout, maxStreams);
     }
 
     private static Duration duration(String text, String fallback, String key) {

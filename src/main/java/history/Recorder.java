@@ -65,10 +65,10 @@ final class Recorder {
     /** When the oldest event of the batch being written was received (ms), or 0 when none is. */
     private volatile long pendingSince;
     private volatile long lastLagMillis;
-    private ServerLocator locator;
-    private ClientSessionFactory factory;
-    private ClientSession session;
-    private ClientConsumer consumer;
+    private volatile ServerLocator locator;
+    private volatile ClientSessionFactory factory;
+    private volatile ClientSession session;
+    private volatile ClientConsumer consumer;
     /** This node's subscription: its name holds Artemis' node id, kept in the journal across restarts. */
     private volatile String queueName;
 
@@ -83,7 +83,16 @@ final class Recorder {
         this.wildcards = broker.server().getConfiguration().getWildcardConfiguration();
     }
 
+    /** Subscribes (the first time, the subscription is made) and starts reading. */
     void start() throws Exception {
+        connect();
+        running = true;
+        thread = new Thread(this::run, "firehose-history-recorder");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void connect() throws Exception {
         Account internal = broker.internalAccount();
         locator = ActiveMQClient.createServerLocatorWithoutHA(broker.inVmConnector());
         locator.setConsumerWindowSize(4 * 1024 * 1024);
@@ -103,10 +112,6 @@ final class Recorder {
         }
         consumer = session.createConsumer(queueName);
         session.start();
-        running = true;
-        thread = new Thread(this::run, "firehose-history-recorder");
-        thread.setDaemon(true);
-        thread.start();
     }
 
     /** Stops reading; events not yet written stay in the subscription, for the next start. */
@@ -117,11 +122,16 @@ final class Recorder {
             reading.interrupt();
             reading.join(TimeUnit.SECONDS.toMillis(15));
         }
+        disconnect();
+    }
+
+    /** Events read but not acknowledged go back to the subscription. */
+    private void disconnect() {
         try {
             if (session != null) {
-                session.close(); // events read but not acknowledged go back to the subscription
+                session.close();
             }
-        } catch (ActiveMQException e) {
+        } catch (ActiveMQException | RuntimeException e) {
             LOG.debug("History recorder session: {}", e.toString());
         }
         if (factory != null) {
@@ -130,44 +140,74 @@ final class Recorder {
         if (locator != null) {
             locator.close();
         }
+        session = null;
+        factory = null;
+        locator = null;
     }
 
+    /**
+     * Reads and records until stopped. When the broker goes (it was stopped and started again within the application),
+     * subscribes again once it is back (after 1 s, then up to every 10 s).
+     */
     private void run() {
+        long delay = 1_000;
+        while (running) {
+            try {
+                if (session == null) {
+                    connect();
+                    LOG.info("History recorder subscribed again");
+                    stopped = null;
+                    delay = 1_000;
+                }
+                read();
+            } catch (Exception e) {
+                if (!running) {
+                    return;
+                }
+                if (stopped == null) {
+                    LOG.warn("History recorder lost the broker, subscribing again: {}", e.toString());
+                }
+                stopped = "the recorder lost the broker's history subscription: " + e.getMessage();
+                disconnect();
+                try {
+                    Thread.sleep(delay); // back-off while the broker is away, not a synchronisation
+                } catch (InterruptedException stopping) {
+                    return;
+                }
+                delay = Math.min(delay * 2, 10_000);
+            }
+        }
+    }
+
+    private void read() throws ActiveMQException {
         List<ClientMessage> messages = new ArrayList<>(BATCH);
-        try {
-            while (running) {
-                ClientMessage first = consumer.receive(250);
-                if (first == null) {
-                    continue;
-                }
-                messages.add(first);
-                ClientMessage more;
-                while (messages.size() < BATCH && (more = consumer.receiveImmediate()) != null) {
-                    messages.add(more);
-                }
-                List<Event> events = new ArrayList<>(messages.size());
-                for (ClientMessage message : messages) {
-                    Event event = event(message);
-                    if (event != null) {
-                        events.add(event);
-                    }
-                }
-                if (!write(events)) {
-                    return; // stopping: the batch stays in the subscription
-                }
-                for (ClientMessage message : messages) {
-                    message.acknowledge();
-                }
-                session.commit();
-                written.add(events.size());
-                recorded.accept(events);
-                messages.clear();
+        while (running) {
+            ClientMessage first = consumer.receive(250);
+            if (first == null) {
+                continue;
             }
-        } catch (ActiveMQException | RuntimeException e) {
-            if (running) {
-                stopped = "the recorder stopped: " + e;
-                LOG.error("History recorder stopped, events wait in the broker until a restart", e);
+            messages.add(first);
+            ClientMessage more;
+            while (messages.size() < BATCH && (more = consumer.receiveImmediate()) != null) {
+                messages.add(more);
             }
+            List<Event> events = new ArrayList<>(messages.size());
+            for (ClientMessage message : messages) {
+                Event event = event(message);
+                if (event != null) {
+                    events.add(event);
+                }
+            }
+            if (!write(events)) {
+                return; // stopping: the batch stays in the subscription
+            }
+            for (ClientMessage message : messages) {
+                message.acknowledge();
+            }
+            session.commit();
+            written.add(events.size());
+            recorded.accept(events);
+            messages.clear();
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.Subscriber;
@@ -107,7 +108,10 @@ class SysAndObserveIT {
             assertEquals(503, down.statusCode(), down.body());
             assertTrue(down.body().contains("DOWN"), down.body());
             app.broker().start();
-            assertEquals(200, app.http("/observe/health").statusCode());
+            HttpResponse<String> back = app.http("/observe/health");
+            assertTrue(back.body().contains("\"name\":\"broker\",\"status\":\"UP\""), back.body());
+            // the history's recorder subscribes again within its back-off (1 s)
+            Await.until(WAIT, () -> app.http("/observe/health").statusCode() == 200, () -> "health after the restart");
         }
     }
 
