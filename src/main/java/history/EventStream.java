@@ -41,6 +41,8 @@ final class EventStream {
     private final String cursor;
     private boolean live;
     private boolean draining;
+    /** What runs once the socket takes more (the next replay page, or the live drain), or null; guarded by this. */
+    private Runnable whenWritable;
     private volatile boolean closed;
     private volatile String cut;
 
@@ -108,7 +110,7 @@ final class EventStream {
             response.write(frames);
         }
         if (response.writeQueueFull()) {
-            response.drainHandler(ignored -> executor.execute(next));
+            resumeWhenWritable(next);
         } else {
             next.run();
         }
@@ -159,10 +161,42 @@ final class EventStream {
         if (frames.length() > 0) {
             response.write(frames);
         }
+        boolean waiting;
         synchronized (this) {
-            if (draining && !closed) {
-                response.drainHandler(ignored -> executor.execute(this::drain));
-            }
+            waiting = draining && !closed;
+        }
+        if (waiting) {
+            resumeWhenWritable(this::drain);
+        }
+    }
+
+    /**
+     * Runs {@code next} on the executor once the socket takes more, once: Vert.x keeps a drain handler and calls it at
+     * every change to writable, so a handler that ran its step itself would run a replay page again later, or a second
+     * drain beside a running one (events out of order). Checked again once set: the socket may have drained before.
+     */
+    private void resumeWhenWritable(Runnable next) {
+        synchronized (this) {
+            whenWritable = next;
+        }
+        try {
+            response.drainHandler(ignored -> resume());
+        } catch (IllegalStateException alreadyGone) {
+            return; // the client had gone: closed meanwhile
+        }
+        if (!response.writeQueueFull()) {
+            resume();
+        }
+    }
+
+    private void resume() {
+        Runnable next;
+        synchronized (this) {
+            next = closed ? null : whenWritable;
+            whenWritable = null;
+        }
+        if (next != null) {
+            executor.execute(next);
         }
     }
 
