@@ -133,40 +133,50 @@ final class EventStream {
 
     /** Writes the buffered live events until none is left or the client's socket is full (then resumes on drain). */
     private void drain() {
-        Buffer frames = Buffer.buffer();
         while (true) {
-            Event event;
+            Buffer frames = Buffer.buffer();
+            boolean full = false;
+            while (true) {
+                Event event;
+                synchronized (this) {
+                    if (closed) {
+                        return;
+                    }
+                    if (response.writeQueueFull()) {
+                        full = true;
+                        break;
+                    }
+                    event = pending.poll();
+                }
+                if (event == null) {
+                    break;
+                }
+                if (replayedRecently.remove(event.id()) || cursor != null && event.id().compareTo(cursor) <= 0) {
+                    continue; // sent by the replay already, or at or before the cursor
+                }
+                frames.appendBuffer(frame(event));
+                if (frames.length() >= 64 * 1024) {
+                    response.write(frames);
+                    frames = Buffer.buffer();
+                }
+            }
+            if (frames.length() > 0) {
+                response.write(frames);
+            }
             synchronized (this) {
                 if (closed) {
                     return;
                 }
-                if (response.writeQueueFull()) {
-                    break; // resumed by the drain handler below
-                }
-                event = pending.poll();
-                if (event == null) {
-                    draining = false;
-                    break;
+                if (!full && pending.isEmpty()) {
+                    draining = false; // only once what it took is written: a drain started next writes after it
+                    return;
                 }
             }
-            if (replayedRecently.remove(event.id()) || cursor != null && event.id().compareTo(cursor) <= 0) {
-                continue; // sent by the replay already, or at or before the cursor
+            if (full) {
+                resumeWhenWritable(this::drain);
+                return;
             }
-            frames.appendBuffer(frame(event));
-            if (frames.length() >= 64 * 1024) {
-                response.write(frames);
-                frames = Buffer.buffer();
-            }
-        }
-        if (frames.length() > 0) {
-            response.write(frames);
-        }
-        boolean waiting;
-        synchronized (this) {
-            waiting = draining && !closed;
-        }
-        if (waiting) {
-            resumeWhenWritable(this::drain);
+            // more came while it wrote: go on
         }
     }
 
