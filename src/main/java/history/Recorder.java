@@ -30,7 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records every event on the bus: a durable subscription of the broker's own ({@value #QUEUE}, bound to every topic
+ * Records every event on the bus: a durable subscription of the broker's own ({@value #QUEUE}{@code .<node id>}: each
+ * node's its own name, for Artemis shares same-named subscriptions of a cluster's nodes among them; bound to every topic
  * but the {@code $} ones), read in-VM and written to the store in batches; a batch is acknowledged to the broker only
  * once the store has committed it. A QoS 1 or 2 event the broker acknowledged is therefore in its journal until it is
  * recorded, through a crash of the node too; the store down, events wait in the subscription (at most
@@ -68,6 +69,8 @@ final class Recorder {
     private ClientSessionFactory factory;
     private ClientSession session;
     private ClientConsumer consumer;
+    /** This node's subscription: its name holds Artemis' node id, kept in the journal across restarts. */
+    private volatile String queueName;
 
     /** Told each batch once it is committed, on the recorder's thread: must not block. */
     private final Consumer<List<Event>> recorded;
@@ -89,15 +92,16 @@ final class Recorder {
         locator.setMinLargeMessageSize(Integer.MAX_VALUE);
         factory = locator.createSessionFactory();
         session = factory.createSession(internal.name(), internal.password(), false, true, false, false, 0);
-        if (!session.queueQuery(SimpleString.of(QUEUE)).isExists()) {
-            session.createQueue(QueueConfiguration.of(QUEUE).setAddress("#").setRoutingType(RoutingType.MULTICAST)
+        queueName = QUEUE + "." + broker.server().getNodeID();
+        if (!session.queueQuery(SimpleString.of(queueName)).isExists()) {
+            session.createQueue(QueueConfiguration.of(queueName).setAddress("#").setRoutingType(RoutingType.MULTICAST)
                     .setDurable(true).setFilterString(FILTER).setRingSize((long) backlog));
         }
         Queue queue = queue();
         if (queue != null && queue.getRingSize() != backlog) {
             queue.setRingSize(backlog); // the setting changed since the subscription was made
         }
-        consumer = session.createConsumer(QUEUE);
+        consumer = session.createConsumer(queueName);
         session.start();
         running = true;
         thread = new Thread(this::run, "firehose-history-recorder");
@@ -232,7 +236,8 @@ final class Recorder {
     }
 
     private Queue queue() {
-        return broker.server() == null ? null : broker.server().locateQueue(SimpleString.of(QUEUE));
+        String name = queueName;
+        return broker.server() == null || name == null ? null : broker.server().locateQueue(SimpleString.of(name));
     }
 
     /** Events recorded since start. */

@@ -14,7 +14,8 @@ import org.apache.camel.Message;
 /**
  * The live web viewer: one page and its assets, all from the jar (the MQTT and chart libraries from their WebJars).
  * The page learns where the broker's WebSocket listener is from its meta tags; every response carries a
- * Content-Security-Policy that allows the page's own scripts and styles and a connection to that WebSocket only.
+ * Content-Security-Policy that allows the page's own scripts and styles, a connection to that WebSocket and requests
+ * to its own origin (the recorded events of {@code GET /history}) only.
  */
 public final class ViewerPage {
 
@@ -89,7 +90,7 @@ public final class ViewerPage {
     /** The Content-Security-Policy for a page whose request named {@code host} (null: not known). */
     private String policy(String host) {
         return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src " + webSocketSources(host)
-                + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                + " 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     }
 
     private void secure(Message out, String host) {

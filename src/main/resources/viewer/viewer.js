@@ -1,5 +1,6 @@
-// Firehose's live viewer: an anonymous MQTT-over-WebSocket subscriber (Eclipse Paho's JavaScript client).
-// Everything received is shown with textContent, never parsed as HTML.
+// Firehose's live viewer: an anonymous MQTT-over-WebSocket subscriber (Eclipse Paho's JavaScript client), which
+// first shows the events the server recorded for the filter (GET /history) when the server keeps a history.
+// Everything received or fetched is shown with textContent, never parsed as HTML.
 (function () {
   'use strict';
 
@@ -10,6 +11,9 @@
       + (secure ? meta('wss-port') : meta('ws-port')) + '/mqtt';
   const $ = (id) => document.getElementById(id);
   const SOURCES = { gerrit: 'src-gerrit', launchpad: 'src-launchpad', 'gearman-subunit': 'src-subunit', zuul: 'src-zuul', ansible: 'src-ansible' };
+  const PAGE = Math.min(50, maxEvents); // recorded events fetched at a time
+  const HISTORY_TIMEOUT = 5000; // ms: the longest wait for /history (live events are held back meanwhile)
+  const LATE = 5000; // ms: how long after the answer a live event may still be a recorded event's copy; also the clock skew allowed
 
   let client = null;
   let filter = '#';
@@ -21,6 +25,10 @@
   let thisSecond = 0;
   const perSecond = new Array(60).fill(0);
   let chart = null;
+  let view = null; // the current filter's recorded events and the live events held back for them: see follow()
+  let historyAbsent = false; // /history answered 404 (history turned off): live only from then on, as before history existed
+  let more = false; // the last page of recorded events was full: older ones exist
+  let loadingOlder = false;
 
   /** Whether an MQTT topic matches a topic filter ([MQTT-4.7]: $ topics only for filters that name them). */
   function matches(filterText, topic) {
@@ -89,7 +97,14 @@
     const wanted = filter;
     client.subscribe(wanted, {
       qos: 0,
-      onSuccess: () => { subscribed = wanted; document.body.dataset.subscribed = wanted; $('filter').setCustomValidity(''); },
+      onSuccess: () => {
+        subscribed = wanted;
+        document.body.dataset.subscribed = wanted;
+        $('filter').setCustomValidity('');
+        if (view.filter === wanted) {
+          askRecorded(view);
+        }
+      },
       onFailure: () => { subscribed = null; $('filter').setCustomValidity('the broker refused this filter'); $('filter').reportValidity(); },
     });
     subscribed = wanted;
@@ -109,7 +124,19 @@
       $('missed').textContent = '(paused: ' + missed + ' not shown)';
       return;
     }
-    pending.push({ topic: topic, payload: text(message), at: new Date(), retained: message.retained });
+    const event = { topic: topic, payload: text(message), at: new Date(), retained: message.retained };
+    if (view.held) {
+      view.held.push(event);
+      if (view.held.length > maxEvents) {
+        view.held.shift();
+      }
+    } else if (!recordedCopy(event)) {
+      queue(event);
+    }
+  }
+
+  function queue(event) {
+    pending.push(event);
     if (pending.length > maxEvents) {
       pending = pending.slice(pending.length - maxEvents);
     }
@@ -117,6 +144,181 @@
       flushScheduled = true;
       setTimeout(flush, 100);
     }
+  }
+
+  // Live events carry no id (the page speaks MQTT 3.1.1, which has no user properties), so a live event and its
+  // recorded copy cannot be matched by id. The page subscribes first and asks /history once the broker confirmed the
+  // subscription, so that nothing published after the subscription is missed; live events arriving meanwhile are held
+  // back until the answer, then shown above the recorded ones. An event published in between is both recorded and
+  // received live: a live event held back, or arriving up to LATE ms after the answer (the WebSocket may lag behind
+  // HTTP), is dropped when a recorded event of the same topic and payload, received since the page began to follow
+  // the filter (less LATE, for the server's clock), was not matched yet. The price: an identical payload sent twice to
+  // one topic within those few seconds, once before and once after the subscription, is shown once.
+
+  /** Starts following the current filter: its recorded events, with the live ones held back until they are shown. */
+  function follow() {
+    if (view) {
+      clearTimeout(view.timer);
+      if (view.controller) {
+        view.controller.abort();
+      }
+    }
+    more = false;
+    loadingOlder = false;
+    view = { filter: filter, since: Date.now(), held: historyAbsent ? null : [], recent: [], lateUntil: 0, asked: false, controller: null, timer: 0 };
+    if (!historyAbsent) {
+      const v = view;
+      document.body.dataset.history = 'loading';
+      v.timer = setTimeout(() => askRecorded(v), HISTORY_TIMEOUT); // the broker did not confirm in time: show what was recorded anyway
+    }
+    older();
+  }
+
+  function askRecorded(v) {
+    if (v !== view || v.asked || historyAbsent) {
+      return;
+    }
+    v.asked = true;
+    clearTimeout(v.timer);
+    recorded(v, '', PAGE).then((answer) => showRecorded(v, answer), (why) => liveOnly(v, why));
+  }
+
+  /** A page of the filter's recorded events, newest first: the latest, or those older than the event {@code before}. */
+  function recorded(v, before, limit) {
+    const controller = new AbortController();
+    v.controller = controller;
+    const timer = setTimeout(() => controller.abort(), HISTORY_TIMEOUT);
+    const url = '/history?topic=' + encodeURIComponent(v.filter) + '&limit=' + limit + (before ? '&before=' + encodeURIComponent(before) : '');
+    return fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', signal: controller.signal })
+      .then((response) => {
+        if (!response.ok) {
+          throw Object.assign(new Error('HTTP ' + response.status), { status: response.status });
+        }
+        return response.json();
+      })
+      .then((answer) => {
+        if (!answer || !Array.isArray(answer.events)) {
+          throw new Error('not a page of events');
+        }
+        answer.events = answer.events.filter((e) => e && typeof e.topic === 'string' && e.id !== undefined);
+        return answer;
+      })
+      .finally(() => clearTimeout(timer));
+  }
+
+  /** The first page of recorded events replaces the list; the live events held back go on top of it. */
+  function showRecorded(v, answer) {
+    if (v !== view) {
+      return;
+    }
+    pending = [];
+    $('events').replaceChildren(...answer.events.slice(0, maxEvents).map((e) => row(recordedEvent(e))));
+    v.recent = answer.events.filter((e) => Date.parse(e.received) >= v.since - LATE).map((e) => key(e.topic, e.payload));
+    v.lateUntil = Date.now() + LATE;
+    more = Boolean(answer.next);
+    note('');
+    document.body.dataset.historyFilter = v.filter;
+    document.body.dataset.history = 'shown';
+    release(v);
+  }
+
+  /** No recorded events (404: the server keeps none; else it failed): the page goes on live only, as before. */
+  function liveOnly(v, why) {
+    if (v !== view) {
+      return;
+    }
+    historyAbsent = historyAbsent || (why && why.status === 404);
+    more = false;
+    note(historyAbsent ? 'live only: this server keeps no history' : 'live only: recorded events unavailable');
+    document.body.dataset.history = historyAbsent ? 'absent' : 'failed';
+    release(v);
+  }
+
+  function release(v) {
+    const held = v.held || [];
+    v.held = null;
+    held.filter((event) => !recordedCopy(event)).forEach(queue);
+    flush();
+  }
+
+  /** Whether a live event is the copy of a recorded event already shown (see the comment above follow()). */
+  function recordedCopy(event) {
+    if (view.recent.length === 0 || Date.now() > view.lateUntil) {
+      return false;
+    }
+    let value = event.payload;
+    try {
+      value = JSON.parse(event.payload);
+    } catch (notJson) {
+      // recorded as its text
+    }
+    const at = view.recent.indexOf(key(event.topic, value));
+    if (at < 0) {
+      return false;
+    }
+    view.recent.splice(at, 1);
+    return true;
+  }
+
+  /** What a live event and its recorded copy have in common: the topic and the payload (its JSON value when JSON). */
+  function key(topic, value) {
+    return topic + '\u0000' + JSON.stringify(value);
+  }
+
+  /** A recorded event as a row shows it: its payload as text (JSON as compact JSON), its time the server's. */
+  function recordedEvent(e) {
+    const payload = typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload);
+    const at = new Date(e.received);
+    return { id: String(e.id), topic: e.topic, payload: payload === undefined ? '' : payload, at: isNaN(at) ? new Date() : at, recorded: true };
+  }
+
+  /** "Load older": the page of recorded events before the oldest one shown, appended below it. */
+  function loadOlder() {
+    const v = view;
+    const list = $('events');
+    const earlier = list.querySelectorAll('li.earlier');
+    const room = maxEvents - list.children.length;
+    if (loadingOlder || earlier.length === 0 || room <= 0) {
+      return;
+    }
+    loadingOlder = true;
+    older();
+    recorded(v, earlier[earlier.length - 1].dataset.id, Math.min(PAGE, room)).then((answer) => {
+      if (v !== view) {
+        return;
+      }
+      const present = new Set(Array.from(list.querySelectorAll('li[data-id]'), (item) => item.dataset.id));
+      list.append(...answer.events.filter((e) => !present.has(String(e.id))).map((e) => row(recordedEvent(e))));
+      more = Boolean(answer.next);
+      while (list.children.length > maxEvents) { // live events came meanwhile: the list stays bounded
+        list.removeChild(list.lastChild);
+        more = true;
+      }
+      note('');
+    }, () => {
+      if (v === view) {
+        note('could not load older events');
+      }
+    }).finally(() => {
+      if (v === view) {
+        loadingOlder = false;
+        shown();
+      }
+    });
+  }
+
+  /** The "Load older" button: there while older recorded events exist, disabled while the list is full. */
+  function older() {
+    const list = $('events');
+    const button = $('older');
+    const full = list.children.length >= maxEvents;
+    button.hidden = !more || list.querySelector('li.earlier') === null;
+    button.disabled = loadingOlder || full;
+    button.title = full ? 'the page keeps at most ' + maxEvents + ' events' : '';
+  }
+
+  function note(text) {
+    $('history-note').textContent = text;
   }
 
   function text(message) {
@@ -149,7 +351,13 @@
     while (list.children.length > maxEvents) {
       list.removeChild(list.lastChild);
     }
-    $('shown').textContent = list.children.length + ' shown (at most ' + maxEvents + ')';
+    shown();
+  }
+
+  function shown() {
+    const count = $('events').children.length;
+    $('shown').textContent = count === 0 ? '' : count + ' shown (at most ' + maxEvents + ')';
+    older();
   }
 
   function row(event) {
@@ -159,11 +367,20 @@
     head.className = 'head';
     const time = document.createElement('time');
     time.dateTime = event.at.toISOString();
-    time.textContent = event.at.toTimeString().slice(0, 8) + '.' + String(event.at.getMilliseconds()).padStart(3, '0');
+    time.textContent = (event.recorded && event.at.toDateString() !== new Date().toDateString() ? day(event.at) + ' ' : '')
+        + event.at.toTimeString().slice(0, 8) + '.' + String(event.at.getMilliseconds()).padStart(3, '0');
     const topic = document.createElement('span');
     topic.className = 'topic';
     topic.textContent = event.topic + (event.retained ? '  (retained)' : '');
     head.append(time, ' ', topic);
+    if (event.recorded) {
+      item.classList.add('earlier');
+      item.dataset.id = event.id;
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.textContent = 'recorded';
+      head.append(' ', label);
+    }
     const body = document.createElement('details');
     body.open = true;
     const summary = document.createElement('summary');
@@ -190,6 +407,10 @@
     body.append(summary, pre);
     item.append(head, body);
     return item;
+  }
+
+  function day(at) {
+    return at.getFullYear() + '-' + String(at.getMonth() + 1).padStart(2, '0') + '-' + String(at.getDate()).padStart(2, '0');
   }
 
   function tick() {
@@ -249,6 +470,7 @@
       if (wanted !== filter) {
         filter = wanted;
         commands();
+        follow();
         subscribe();
       }
     });
@@ -264,8 +486,9 @@
     $('clear').addEventListener('click', () => {
       pending = [];
       $('events').replaceChildren();
-      $('shown').textContent = '';
+      shown();
     });
+    $('older').addEventListener('click', loadOlder);
     document.querySelectorAll('button.copy').forEach((b) => b.addEventListener('click', () => copy(b)));
     if (window.uPlot) {
       chart = new uPlot({
@@ -278,6 +501,7 @@
     }
     commands();
     setInterval(tick, 1000);
+    follow();
     connect();
   }
 

@@ -118,6 +118,22 @@ class InteropIT {
         assertTrue(script.err().contains("Connected with result code 0"), script.err());
     }
 
+    /** The README's event stream reader (Python's standard library): the recorded events after a time, then live ones. */
+    @Test
+    void readme_python_event_stream_reader_gets_recorded_then_live_events() throws Exception {
+        String since = java.time.Instant.now().minusSeconds(1).toString();
+        MqttClient publisher = Clients.publisher(app.tcpUrl());
+        Clients.publish(publisher, "ansible/pyevents/recorded", "{\"n\":1}", 1, false);
+        java.util.concurrent.CompletableFuture<ExternalTool.Result> reader = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                ExternalTool.run(WAIT, PYTHON, Path.of("examples/events.py").toString(), app.httpUrl(), "ansible/pyevents/#", "2", since));
+        // the second comes live, or is recorded before the reader connects: either way it follows the first, once
+        Clients.publish(publisher, "ansible/pyevents/live", "{\"n\":2}", 1, false);
+        Clients.close(publisher);
+        ExternalTool.Result script = reader.get();
+        assertEquals(0, script.exitCode(), script.err());
+        assertEquals(List.of("ansible/pyevents/recorded {\"n\": 1}", "ansible/pyevents/live {\"n\": 2}"), script.out().strip().lines().toList());
+    }
+
     /** MQTT 5 session expiry, message expiry and request/response as python paho-mqtt (MQTTv5) uses them. */
     @ParameterizedTest
     @ValueSource(strings = {"tcp", "websockets"})

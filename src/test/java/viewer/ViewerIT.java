@@ -42,7 +42,10 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-/** The live web viewer in a real browser (Debian's chromium), against the running application and real publishers. */
+/**
+ * The live web viewer in a real browser (Debian's chromium), against the running application and real publishers.
+ * History is off here: this is the page live only, as it must stay without one; ViewerHistoryIT shows recorded events.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ViewerIT {
 
@@ -59,6 +62,7 @@ class ViewerIT {
         browser = Browser.open(1200, 900);
         app = FirehoseApp.builder(data.resolve("app"))
                 .set("firehose.broker.sys-interval", "1")
+                .set("firehose.history.enabled", "false")
                 .set("firehose.publisher[" + SAMPLES + "].password", SAMPLES_PASSWORD)
                 .set("firehose.publisher[" + SAMPLES + "].topics", "gerrit/#,launchpad/#,zuul/#,ansible/#").start();
         publisher = Clients.connect(app.tcpUrl(), SAMPLES, SAMPLES_PASSWORD);
@@ -181,6 +185,18 @@ class ViewerIT {
         assertTrue(policy.contains("script-src 'self'") && policy.contains("default-src 'none'"), policy);
         assertTrue(policy.contains("connect-src ws://127.0.0.1:" + app.port("ws")), policy);
         assertFalse(policy.contains("unsafe-inline") || policy.contains("unsafe-eval"), policy);
+    }
+
+    @Test
+    void without_a_history_the_page_says_so_in_a_short_note_and_offers_no_older_events() throws Exception {
+        new WebDriverWait(browser, WAIT).until(d -> "absent".equals(d.findElement(By.tagName("body")).getAttribute("data-history")));
+        assertEquals("live only: this server keeps no history", browser.findElement(By.id("history-note")).getText());
+        assertFalse(browser.findElement(By.id("older")).isDisplayed());
+        assertThrows(NoAlertPresentException.class, () -> browser.switchTo().alert());
+        publish("ansible/without-history", "{\"live\":true}");
+        awaitEvents(1);
+        assertEquals("ansible/without-history", topicOf(events().get(0)));
+        assertTrue(browser.findElements(By.cssSelector("#events > li.earlier")).isEmpty());
     }
 
     @Test

@@ -45,7 +45,7 @@ class ViewerSettingsIT {
                     browser.quit();
                 }
                 String policy = get(configured.httpUrl() + "/").headers().firstValue("Content-Security-Policy").orElseThrow();
-                assertTrue(policy.contains("connect-src ws://localhost:" + configured.port("ws") + ";"), policy);
+                assertTrue(policy.contains("connect-src ws://localhost:" + configured.port("ws") + " 'self';"), policy); // 'self': /history
             }
         }
     }
