@@ -41,6 +41,8 @@ final class EventStream {
     private final String cursor;
     private boolean live;
     private boolean draining;
+    /** What runs once the socket takes more (the next replay page, or the live drain), or null; guarded by this. */
+    private Runnable whenWritable;
     private volatile boolean closed;
     private volatile String cut;
 
@@ -108,7 +110,7 @@ final class EventStream {
             response.write(frames);
         }
         if (response.writeQueueFull()) {
-            response.drainHandler(ignored -> executor.execute(next));
+            resumeWhenWritable(next);
         } else {
             next.run();
         }
@@ -131,38 +133,80 @@ final class EventStream {
 
     /** Writes the buffered live events until none is left or the client's socket is full (then resumes on drain). */
     private void drain() {
-        Buffer frames = Buffer.buffer();
         while (true) {
-            Event event;
+            Buffer frames = Buffer.buffer();
+            boolean full = false;
+            while (true) {
+                Event event;
+                synchronized (this) {
+                    if (closed) {
+                        return;
+                    }
+                    if (response.writeQueueFull()) {
+                        full = true;
+                        break;
+                    }
+                    event = pending.poll();
+                }
+                if (event == null) {
+                    break;
+                }
+                if (replayedRecently.remove(event.id()) || cursor != null && event.id().compareTo(cursor) <= 0) {
+                    continue; // sent by the replay already, or at or before the cursor
+                }
+                frames.appendBuffer(frame(event));
+                if (frames.length() >= 64 * 1024) {
+                    response.write(frames);
+                    frames = Buffer.buffer();
+                }
+            }
+            if (frames.length() > 0) {
+                response.write(frames);
+            }
             synchronized (this) {
                 if (closed) {
                     return;
                 }
-                if (response.writeQueueFull()) {
-                    break; // resumed by the drain handler below
-                }
-                event = pending.poll();
-                if (event == null) {
-                    draining = false;
-                    break;
+                if (!full && pending.isEmpty()) {
+                    draining = false; // only once what it took is written: a drain started next writes after it
+                    return;
                 }
             }
-            if (replayedRecently.remove(event.id()) || cursor != null && event.id().compareTo(cursor) <= 0) {
-                continue; // sent by the replay already, or at or before the cursor
+            if (full) {
+                resumeWhenWritable(this::drain);
+                return;
             }
-            frames.appendBuffer(frame(event));
-            if (frames.length() >= 64 * 1024) {
-                response.write(frames);
-                frames = Buffer.buffer();
-            }
+            // more came while it wrote: go on
         }
-        if (frames.length() > 0) {
-            response.write(frames);
-        }
+    }
+
+    /**
+     * Runs {@code next} on the executor once the socket takes more, once: Vert.x keeps a drain handler and calls it at
+     * every change to writable, so a handler that ran its step itself would run a replay page again later, or a second
+     * drain beside a running one (events out of order). Checked again once set: the socket may have drained before.
+     */
+    private void resumeWhenWritable(Runnable next) {
         synchronized (this) {
-            if (draining && !closed) {
-                response.drainHandler(ignored -> executor.execute(this::drain));
-            }
+            whenWritable = next;
+        }
+        try {
+            response.drainHandler(ignored -> resume());
+        } catch (IllegalStateException alreadyGone) {
+            return; // the client had gone: closed meanwhile
+        }
+        if (!response.writeQueueFull()) {
+            resume();
+        }
+    }
+
+    private void resume() {
+        Runnable next;
+        synchronized (this) {
+            next = closed ? null : whenWritable;
+            whenWritable = null;
+        }
+        if (next != null) {
+            executor.execute(next);
         }
     }
 
