@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -111,7 +113,18 @@ class SysAndObserveIT {
             HttpResponse<String> back = app.http("/observe/health");
             assertTrue(back.body().contains("\"name\":\"broker\",\"status\":\"UP\""), back.body());
             // the history's recorder subscribes again within its back-off (1 s)
-            Await.until(WAIT, () -> app.http("/observe/health").statusCode() == 200, () -> "health after the restart");
+            Await.until(WAIT, () -> healthStatus(app) == 200, () -> "health after the restart");
+        }
+    }
+
+    private static int healthStatus(FirehoseApp app) {
+        try {
+            return app.http("/observe/health").statusCode();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 
