@@ -348,8 +348,11 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
         ConfigurationImpl config = new ConfigurationImpl();
         config.setName("firehose");
         config.setPersistenceEnabled(settings.persistence());
-        // false: a QoS 1 PUBACK waits for the journal write, not for the disk (an OS crash may lose the last moments)
-        config.setJournalSyncNonTransactional(settings.journalSync());
+        // a QoS 1 PUBACK waits for the journal write (Artemis sends it once the write completes: with sync off it did
+        // not wait, and a process killed right after lost what it had acknowledged); journal-sync=false: for the write
+        // only, not the disk (fsync): an OS crash may lose the last moments, a killed process nothing it acknowledged
+        config.setJournalSyncNonTransactional(true);
+        config.setJournalDatasync(settings.journalSync());
         config.setSecurityEnabled(true);
         if (settings.threads() > 0) {
             config.setThreadPoolMaxSize(settings.threads()); // routing of published messages runs on this pool

@@ -25,7 +25,9 @@ public record HistorySettings(boolean enabled, String url, String user, String p
         boolean enabled = !get.apply("enabled").equalsIgnoreCase("false");
         String url = get.apply("url");
         if (url.isEmpty()) {
-            url = "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("history").resolve("events") + ";DB_CLOSE_ON_EXIT=FALSE";
+            // WRITE_DELAY=0: a commit is written at once (H2 waits up to 500 ms by default: a batch the recorder had
+            // committed, and acknowledged to the broker, was lost when the process was killed in that time)
+            url = "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("history").resolve("events") + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
         } else if (!url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("firehose.history.url: a jdbc:postgresql: or jdbc:h2: URL, not '" + url + "'");
         }
