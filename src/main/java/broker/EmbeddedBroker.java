@@ -353,6 +353,11 @@ public final class EmbeddedBroker extends ServiceSupport implements BrokerView {
         // only, not the disk (fsync): an OS crash may lose the last moments, a killed process nothing it acknowledged
         config.setJournalSyncNonTransactional(true);
         config.setJournalDatasync(settings.journalSync());
+        if (!settings.journalSync()) {
+            // without fsync a write is cheap: gather writes for 0.5 ms (the NIO journal's default is 3.3 ms, every
+            // acknowledged QoS 1 publish waiting for it), as the AIO journal does
+            config.setJournalBufferTimeout_NIO(500_000);
+        }
         config.setSecurityEnabled(true);
         if (settings.threads() > 0) {
             config.setThreadPoolMaxSize(settings.threads()); // routing of published messages runs on this pool
