@@ -10,8 +10,9 @@
 #   query   1,000,000 events written into an empty store by JDBC (bench.HistoryFill: not published, the app stopped),
 #           the app started on it, then GET /history timed from a client (bench.HistoryQueries), 200 requests per
 #           query after 20 untimed (at most QUERY_BUDGET s each). Embedded H2, then PostgreSQL
-# PG=0: no PostgreSQL (else a throwaway cluster: initdb and pg_ctl from /usr/lib/postgresql/*/bin, as the postgres
-#   user when run as root, in the temporary directory). MOSQUITTO=0: no Mosquitto column.
+# STORES (default: h2 pg): the stores of record and query. PG=0: no PostgreSQL (else a throwaway cluster: initdb and pg_ctl from /usr/lib/postgresql/*/bin, as the postgres
+#   user when run as root, in the temporary directory). PG_URL_PARAMS: parameters for the application's JDBC URL, e.g.
+#   reWriteBatchedInserts=true. MOSQUITTO=0: no Mosquitto column.
 # FANOUT_ROUNDS (default 1): fan-out runs per variant, alternating (the table then shows medians).
 # QUERY_EVENTS (1000000), QUERY_REQUESTS (200), QUERY_BUDGET (20 s per query), RECORD_START (2000 events/s),
 # RECORD_STEP (10 s), RECORD_CONFIRM (60 s).
@@ -93,12 +94,16 @@ start_postgres() {
   echo "PostgreSQL $(pg_sql -d postgres -c 'SHOW server_version') on 127.0.0.1:$PG_PORT"
 }
 pg_opts() { # database -> the history's JDBC settings (the password from the environment, never on the command line)
-  echo "-Dfirehose.history.url=jdbc:postgresql://127.0.0.1:$PG_PORT/$1 -Dfirehose.history.user=firehose -Dfirehose.history.password=env:FIREHOSE_BENCH_PG_PASSWORD"
+  echo "-Dfirehose.history.url=jdbc:postgresql://127.0.0.1:$PG_PORT/$1${PG_URL_PARAMS:+?$PG_URL_PARAMS} -Dfirehose.history.user=firehose -Dfirehose.history.password=env:FIREHOSE_BENCH_PG_PASSWORD"
 }
-stores=(h2)
-if [ "${PG:-1}" != 0 ]; then
-  if [ -n "$pg_bin" ] && { [ ${#as_pg[@]} = 0 ] || id postgres > /dev/null 2>&1; }; then stores+=(pg); else echo "no PostgreSQL here: H2 only" >&2; fi
-fi
+stores=()
+for store in ${STORES:-h2 pg}; do
+  if [ "$store" = pg ]; then
+    [ "${PG:-1}" = 0 ] && continue
+    if [ -z "$pg_bin" ] || { [ ${#as_pg[@]} -gt 0 ] && ! id postgres > /dev/null 2>&1; }; then echo "no PostgreSQL here: H2 only" >&2; continue; fi
+  fi
+  stores+=("$store")
+done
 
 mosquitto_start() {
   mkdir -p "$work/mosquitto"

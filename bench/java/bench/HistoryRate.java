@@ -28,7 +28,7 @@ import java.util.concurrent.locks.LockSupport;
  * nothing was lost, the publisher kept its rate (95%), and what waited at its end was recorded within 5 s. The rates
  * double from {@code --start} until a step fails (or {@code --top}); one more step tries half-way between the last
  * rate that passed and the first that failed; then the best rate is held for {@code --confirm} seconds (if that fails,
- * the rate below it is, once).
+ * 70% of it, then 50%).
  *
  * <pre>
  * java bench.HistoryRate --port 1883 --user bench --password pw --metrics http://127.0.0.1:PORT/observe/metrics \
@@ -136,9 +136,13 @@ public final class HistoryRate {
             Step confirmed = null;
             List<Integer> candidates = new ArrayList<>();
             if (lastPass != null) {
-                int best = lastPass.rate();
-                candidates.add(best);
-                ramp.stream().filter(s -> s.passed() && s.rate() < best).mapToInt(Step::rate).max().ifPresent(candidates::add);
+                // the best rate of the ramp, then 70% and 50% of it: at most three holds
+                for (double share : new double[] {1, 0.7, 0.5}) {
+                    int rate = share == 1 ? lastPass.rate() : (int) Math.max(500, Math.round(lastPass.rate() * share / 500.0) * 500);
+                    if (!candidates.contains(rate)) {
+                        candidates.add(rate);
+                    }
+                }
             }
             for (int rate : candidates) {
                 Step step = step(out, packets, rate, confirmSeconds);
@@ -168,14 +172,21 @@ public final class HistoryRate {
         Map<String, Double> before = read();
         AtomicLong maxWaiting = new AtomicLong();
         double[] maxLagSeen = {0};
+        double recordedBefore = before.getOrDefault("firehose_history_recorded_total", 0.0);
+        long stepStart = System.nanoTime();
         Thread poller = new Thread(() -> {
             long next = System.nanoTime();
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     Map<String, Double> m = read();
                     maxWaiting.accumulateAndGet(m.getOrDefault("firehose_history_waiting", 0.0).longValue(), Math::max);
-                    synchronized (maxLagSeen) {
-                        maxLagSeen[0] = Math.max(maxLagSeen[0], m.getOrDefault("firehose_history_lag_seconds", 0.0));
+                    // idle, the lag gauge shows how late the last batch was: the previous step's, until this step's
+                    // first batch is written (or, if none is within 2 s, the age of the one being written)
+                    if (m.getOrDefault("firehose_history_recorded_total", 0.0) > recordedBefore
+                            || System.nanoTime() - stepStart > 2_000_000_000L) {
+                        synchronized (maxLagSeen) {
+                            maxLagSeen[0] = Math.max(maxLagSeen[0], m.getOrDefault("firehose_history_lag_seconds", 0.0));
+                        }
                     }
                     next += 1_000_000_000L;
                     LockSupport.parkNanos(next - System.nanoTime());
