@@ -38,7 +38,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SPEC §10: a QoS 1 event the node acknowledged is recorded even if the node is killed right after. The packaged jar
+ * A QoS 1 event the node acknowledged is recorded even if the node is killed right after, with
+ * {@code firehose.broker.journal-sync=true} (with the default, a PUBACK does not wait for the journal write). The packaged jar
  * takes a burst of QoS 1 events and is killed (SIGKILL) the instant the last PUBACK arrives, three times on one data
  * directory; started once more, its history holds every acknowledged event exactly once, in the order published. With
  * PostgreSQL stopped before the first burst nothing is recorded before the kills: every event comes from the broker's
@@ -165,6 +166,8 @@ class KillRecordingJarIT {
                     "-Dfirehose.broker.mqtt-port=" + mqtt,
                     "-Dfirehose.broker.ws-port=0",
                     "-Dfirehose.broker.sys-interval=0",
+                    // the setting that makes a PUBACK wait for the journal (docs/history.md: what journal-sync=false loses)
+                    "-Dfirehose.broker.journal-sync=true",
                     "-Dfirehose.broker.data-dir=" + home.resolve("data"),
                     "-Dcamel.server.port=" + http,
                     "-Dcamel.server.host=127.0.0.1",
