@@ -54,7 +54,7 @@ import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The catch-up stream of SPEC §11 from outside: {@code GET /events} read over a socket as Server-Sent Events, its
+ * The catch-up stream (docs/history.md) from outside: {@code GET /events} read over a socket as Server-Sent Events, its
  * messages compared id by id (and object by object) with what {@code GET /history} holds. Each test publishes under
  * its own topic and reads only that, so that the tests share one application.
  */

@@ -57,7 +57,7 @@ import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The history API of SPEC §10 from outside: one application, a known set of events published once by a real MQTT
+ * The history API (docs/history.md) from outside: one application, a known set of events published once by a real MQTT
  * publisher (JSON, text, binary, empty payloads; topics that look like SQL LIKE patterns), then queries whose answers
  * are compared event by event with what was published. Only the last test publishes more.
  */
@@ -270,7 +270,7 @@ class HistoryApiIT {
         assertEquals(List.of(), history.page("/history" + query("after", last(recorded).id())).ids());
         assertEquals(List.of(), history.page("/history" + query("before", recorded.get(0).id())).ids());
         assertEquals(List.of(), history.page("/history" + query("after", id, "before", recorded.get(k + 1).id())).ids());
-        // SPEC §10: "asc when after is given", a before or not
+        // docs/history.md: asc when after is given, a before or not
         assertEquals(ids(recorded.subList(k + 1, k + 5)),
                 history.page("/history" + query("after", id, "before", recorded.get(k + 5).id())).ids(), "between two ids, oldest first");
     }

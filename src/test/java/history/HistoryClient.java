@@ -26,7 +26,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import firehose.Await;
 
-/** The history API (SPEC §10) as a client sees it: plain GETs on the application's HTTP port, answers parsed by Jackson. */
+/** The history API (docs/history.md) as a client sees it: plain GETs on the application's HTTP port, answers parsed by Jackson. */
 public final class HistoryClient {
 
     public static final ObjectMapper JSON = new ObjectMapper();

@@ -40,7 +40,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SPEC §10: MQTT 5 subscribers get each event with the user property {@code firehose-id}, its id in the history, so
+ * MQTT 5 subscribers get each event with the user property {@code firehose-id}, its id in the history, so
  * that they can resume with {@code after=}. The id is the broker's alone; the publisher's other user properties and the
  * payload pass untouched, to MQTT 3.1.1 subscribers too.
  */

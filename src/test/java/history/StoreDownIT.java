@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SPEC §10: recording never blocks publishing. With PostgreSQL away the bus goes on (publishes acknowledged, events
+ * Recording never blocks publishing. With PostgreSQL away the bus goes on (publishes acknowledged, events
  * delivered), health shows {@code history} DOWN and the metrics count the events waiting; with PostgreSQL back every
  * event is recorded exactly once and the health and the metrics say so.
  */
@@ -79,7 +79,7 @@ class StoreDownIT {
                 Await.until(WAIT, () -> "DOWN".equals(HistoryHealth.status(management)), () -> "history: " + HistoryHealth.check(management));
                 assertEquals(200, app.http("/observe/health/live").statusCode(), "the store away is no reason to restart the node");
                 HttpResponse<String> ready = app.http("/observe/health/ready");
-                // the bus goes on (SPEC §10): a pod that is not ready leaves its Service, and with one store for all, every pod would
+                // the bus goes on: a pod that is not ready leaves its Service, and with one store for all, every pod would
                 assertEquals(200, ready.statusCode(), "the store away is no reason to take the node out of its Service: " + ready.body());
             }
         }

@@ -23,7 +23,7 @@ import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * A browser's own {@code EventSource} on {@code GET /events} (SPEC §11), in Debian's chromium: it follows the bus,
+ * A browser's own {@code EventSource} on {@code GET /events}, in Debian's chromium: it follows the bus,
  * and when the application stops and starts again it reconnects by itself with {@code Last-Event-ID}, missing nothing
  * and getting nothing twice.
  */
