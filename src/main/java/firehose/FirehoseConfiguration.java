@@ -60,8 +60,8 @@ public class FirehoseConfiguration implements CamelConfiguration {
         HistorySettings historySettings = HistorySettings.from(properties::resolveProperty, settings.dataDir());
 
         EmbeddedBroker broker = new EmbeddedBroker(settings);
-        broker.start();
-        // a SIGTERM before the application has started must stop the broker too; after, Camel does (routes first)
+        // a SIGTERM before the application has started must stop the broker too; after, Camel does (routes first).
+        // Asked before the broker starts: a SIGTERM right after its start, before the hook was in place, left it running
         AtomicBoolean started = new AtomicBoolean();
         context.addStartupListener(new StartupListener() {
             @Override
@@ -75,6 +75,7 @@ public class FirehoseConfiguration implements CamelConfiguration {
             }
         });
         broker.stopOnExitUnless(started::get);
+        broker.start();
         // stopped by Camel after the routes, so in-flight events still reach the broker
         context.addService(broker, true, true);
         context.getRegistry().bind("broker", broker);
