@@ -6,7 +6,8 @@
 #           20 msg/s, then deliveries/s flat out; history off, history on (embedded H2), and Mosquitto beside them
 #   record  the sustained recording rate: 1 KiB events published at doubling rates (bench.HistoryRate, metrics read
 #           every second) until the recording lag passes 1 s, one step half-way back, then the best rate held for 60 s;
-#           then the store's size on disk per event. Embedded H2, then PostgreSQL
+#           then the store's size on disk per event. Embedded H2, then PostgreSQL; first, 16,000/s with the history off
+#           (the broker's CPU without recording)
 #   query   1,000,000 events written into an empty store by JDBC (bench.HistoryFill: not published, the app stopped),
 #           the app started on it, then GET /history timed from a client (bench.HistoryQueries), 200 requests per
 #           query after 20 untimed (at most QUERY_BUDGET s each). Embedded H2, then PostgreSQL
@@ -18,9 +19,110 @@
 # RECORD_STEP (10 s), RECORD_CONFIRM (60 s).
 # FIREHOSE_JAR: the jar to measure (default target/firehose.jar, built if missing). Firehose runs with the README's
 # run command (bin/firehose) on ports of its own; everything it writes is under a temporary directory removed at the
-# end. The raw results are kept in target/history-bench-<time>.txt.
+# end. The raw results are kept in target/history-bench-<time>.txt; bench/history.sh --summary FILE... prints the tables
+# of one or more of them (a figure of several runs is their median).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the tables, from raw results files (several: a scenario's figures are the medians of its runs)
+summary() {
+/usr/bin/python3 - "$@" <<'PY'
+import json, statistics, sys
+lines = [l for f in sys.argv[1:] for l in open(f)]
+rs = [json.loads(l[7:]) for l in lines if l.startswith("RESULT ")]
+by = {}
+for r in rs:
+    by.setdefault(r["label"], []).append(r)
+def med(label, key):
+    vals = [r[key] for r in by.get(label, []) if isinstance(r.get(key), (int, float))]
+    return statistics.median(vals) if vals else None
+loads = {r["label"][5:]: r["load"] for r in rs if r["label"].startswith("load:")}
+def load_note(part):
+    b, a = loads.get(part + ":before"), loads.get(part + ":after")
+    return f" (1-minute load average {b} before, {a} after)" if b is not None else ""
+
+if any(l.startswith("b:") for l in by):
+    print("\nFan-out: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB" + load_note("fanout"))
+    variants = [v for v in ("off", "on", "mosquitto") if f"b:{v}" in by]
+    names = {"off": "history off", "on": "history on (H2)", "mosquitto": "Mosquitto"}
+    print("| figure | " + " | ".join(names[v] for v in variants) + " | on vs off |")
+    print("| --- |" + " --- |" * (len(variants) + 1))
+    rows = [("20 msg/s: latency p50 ms", "b", "latency_p50_ms", "{:.2f}"), ("20 msg/s: latency p99 ms", "b", "latency_p99_ms", "{:.2f}"),
+            ("20 msg/s: latency max ms", "b", "latency_max_ms", "{:.2f}"), ("20 msg/s: deliveries/s", "b", "deliveries_per_s", "{:,.0f}"),
+            ("20 msg/s: lost", "b", "lost", "{:,.0f}"), ("20 msg/s: broker CPU %", "b", "broker_cpu_percent", "{:.0f}"),
+            ("flat out: deliveries/s", "a", "deliveries_per_s", "{:,.0f}"), ("flat out: publish rate/s", "a", "publish_rate", "{:,.0f}"),
+            ("flat out: broker CPU %", "a", "broker_cpu_percent", "{:.0f}"), ("broker peak RSS MiB", "a", "broker_peak_rss_mib", "{:,.0f}")]
+    for name, s, key, fmt in rows:
+        vals = {v: med(f"{s}:{v}", key) for v in variants}
+        diff = "—"
+        if vals.get("on") is not None and vals.get("off"):
+            diff = "{:+.1f}%".format((vals["on"] - vals["off"]) / vals["off"] * 100)
+        print(f"| {name} | " + " | ".join(fmt.format(vals[v]) if vals[v] is not None else "—" for v in variants) + f" | {diff} |")
+    if max(len(by.get(f"b:{v}", [])) for v in variants) > 1:
+        for name, s, key in (("20 msg/s latency p99 ms", "b", "latency_p99_ms"), ("20 msg/s broker CPU %", "b", "broker_cpu_percent"),
+                             ("flat-out deliveries/s", "a", "deliveries_per_s")):
+            print(f"{name}, run by run (medians above): " + "; ".join(
+                f"{names[v]} " + ", ".join(f"{r[key]:,.0f}" if r[key] >= 100 else f"{r[key]:.1f}" for r in by.get(f"{s}:{v}", [])) for v in variants))
+    for r in by.get("recorded:on", []):
+        print(f"history on: {r['recorded']:,} events recorded, {r['lost']:,} lost, {r['waiting']:,} waiting at the end")
+
+recs = [r for r in rs if r["label"].startswith("record:") and "sustained_rate" in r]
+if recs:
+    print("\nSustained recording, 1 KiB events, one publisher, QoS 0" + load_note("record"))
+    print("| store | sustained events/s (60 s, lag < 1 s) | recorded/s | lag max s | waiting max | first failed rate: recorded/s, lag s | disk bytes/event |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in recs:
+        store = r["label"].split(":")[1]
+        c = r.get("confirm") or {}
+        steps = [json.loads(l[5:]) for l in lines if l.startswith("STEP ") and json.loads(l[5:])["label"] == r["label"]]
+        failed = [s for s in steps if not s["passed"] and s["phase"] == "ramp"]
+        f = failed[0] if failed else None
+        d = (by.get(f"disk:record:{store}") or [{}])[-1]
+        per = d["bytes"] / d["events"] if d.get("events") else None
+        print(f"| {store} | {r['sustained_rate']:,} | {c.get('recorded_per_s', 0):,.0f} | {c.get('max_lag_s', 0):.2f} | {c.get('max_waiting', 0):,} | "
+              + (f"{f['rate']:,}: {f['recorded_per_s']:,.0f}, {f['max_lag_s']:.1f}" if f else "none failed") + " | "
+              + (f"{per:,.0f} ({d['bytes'] / 2**20:,.0f} MiB / {d['events']:,})" if per else "—") + " |")
+    steps = [json.loads(l[5:]) for l in lines if l.startswith("STEP ")]
+    for s in steps:
+        print(f"  {s['label']} {s['phase']} {s['rate']:,}/s {s['seconds']} s: published {s['published_per_s']:,.0f}/s, recorded {s['recorded_per_s']:,.0f}/s, "
+              f"lag max {s['max_lag_s']:.2f} s, waiting max {s['max_waiting']:,}, drained in {s['drain_s']:.1f} s, lost {s['lost']:,}, "
+              f"broker CPU {s.get('broker_cpu_percent', -1):.0f}%: {'ok' if s['passed'] else 'FAILED'}")
+    at = {s["label"].split(":")[1]: s for s in steps if s["rate"] == 16000 and s["phase"] in ("only", "ramp")}
+    if "off" in at:
+        off = at["off"]["broker_cpu_percent"]
+        print(f"broker CPU at 16,000 events/s (10 s): history off {off:.0f}%"
+              + "".join(f", {k} {v['broker_cpu_percent']:.0f}% (recording: {(v['broker_cpu_percent'] - off) * 1e4 / 16000:.0f} µs of CPU per event)"
+                        for k, v in at.items() if k != "off"))
+
+qs = [r for r in rs if r["label"].startswith("query:")]
+if qs:
+    stores = sorted({r["label"].split(":")[1] for r in qs}, key=lambda s: s != "h2")
+    filled = max((r["rows"] for r in rs if r["label"].startswith("fill:")), default=0)
+    print(f"\nGET /history over {filled:,} stored events, ms from the client, one request at a time" + load_note("query"))
+    print("| query | " + " | ".join(f"{s} p50 | {s} p99" for s in stores) + " | events per answer |")
+    print("| --- |" + " --- | --- |" * len(stores) + " --- |")
+    texts = {"a": "latest 100 of gerrit/openstack/nova/#", "b": "gerrit/+/nova/comment-added, 100", "c": "last hour of # (delta=3600, limit=1000)",
+             "d": "gerrit/openstack/nova/# after= a random cursor, 100", "e": "one topic gerrit/openstack/nova/comment-added, 100",
+             "f": "a quiet project gerrit/openstack/storlets/#, 100", "g": "a topic with no events gerrit/openstack/no-such-project/#"}
+    for q in sorted({r["query"] for r in qs}):
+        cells, events = [], "—"
+        for s in stores:
+            r = next((x for x in qs if x["label"] == f"query:{s}" and x["query"] == q), None)
+            if r:
+                note = "" if r["requests"] >= 100 and not r.get("errors") else f" ({r['requests']} req, {r.get('errors', 0)} errors)"
+                cells += [f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}{note}"]
+                events = f"{r['events_per_answer']:.0f}"
+            else:
+                cells += ["—", "—"]
+        print(f"| ({q}) {texts.get(q, q)} | " + " | ".join(cells) + f" | {events} |")
+    for r in rs:
+        if r["label"].startswith("fill:"):
+            d = (by.get("disk:query:" + r["label"][5:]) or [{}])[-1]
+            size = f", {d['bytes'] / 2**20:,.0f} MiB on disk ({d['bytes'] / d['events']:,.0f} bytes/event)" if d.get("bytes") else ""
+            print(f"{r['label'][5:]}: {r['rows']:,} events filled in {r['fill_seconds']:.0f} s{size}; openstack/nova {r['nova']:,}, of them comment-added {r['nova_comment_added']:,}")
+PY
+}
+if [ "${1:-}" = --summary ]; then shift; summary "$@"; exit 0; fi
+
 parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(fanout record query)
 jar=$(readlink -f "${FIREHOSE_JAR:-target/firehose.jar}")
 [ -f "$jar" ] || mvn -q -B package -DskipTests
@@ -36,6 +138,11 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -1 || tru
 as_pg=(); [ "$(id -u)" = 0 ] && as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups --)
 fh_pid= mq_pid= pg_up=
 cleanup() {
+  local status=$?
+  if [ "$status" != 0 ]; then # the logs of a failed run are kept
+    mkdir -p "${kept%.txt}-logs"; cp "$work"/*.log "${kept%.txt}-logs/" 2> /dev/null || true
+    for p in $fh_pid; do kill -0 "$p" 2> /dev/null || echo "Firehose (pid $p) had exited; its log: ${kept%.txt}-logs/" >&2; done
+  fi
   for p in $fh_pid $mq_pid; do kill "$p" 2> /dev/null || true; done
   for p in $fh_pid $mq_pid; do wait "$p" 2> /dev/null || true; done
   if [ -n "$pg_up" ]; then (cd "$work" && "${as_pg[@]}" "$pg_bin/pg_ctl" stop -D "$work/pg/data" -m immediate -w -t 60 > /dev/null 2>&1) || true; fi
@@ -149,12 +256,19 @@ for part in "${parts[@]}"; do
         done
       done ;;
     record)
+      # the broker taking 16,000 events/s in with the history off: its CPU without recording, for the ramps' 16,000/s step
+      echo "== recording rate: history off, 16,000/s (load average $(load_avg))"
+      rm -rf "$work/record-off"
+      start_firehose record-off "$work/record-off" -Dfirehose.history.enabled=false
+      java -cp target/bench-classes bench.HistoryRate --port "$FH_MQTT" --user bench --password benchpw --broker-pid "$fh_pid" \
+        --metrics "http://127.0.0.1:$FH_MGMT/observe/metrics" --label "record:off" --only 16000 --step "${RECORD_STEP:-10}" | tee -a "$results"
+      stop_firehose; rm -rf "$work/record-off"
       for store in "${stores[@]}"; do
         echo "== recording rate: $store (load average $(load_avg))"
         opts=""; [ "$store" = pg ] && { start_postgres; opts=$(pg_opts record); }
         rm -rf "$work/record-$store"
         start_firehose "record-$store" "$work/record-$store" $opts
-        java -cp target/bench-classes bench.HistoryRate --port "$FH_MQTT" --user bench --password benchpw \
+        java -cp target/bench-classes bench.HistoryRate --port "$FH_MQTT" --user bench --password benchpw --broker-pid "$fh_pid" \
           --metrics "http://127.0.0.1:$FH_MGMT/observe/metrics" --label "record:$store" --start "${RECORD_START:-2000}" \
           --step "${RECORD_STEP:-10}" --confirm "${RECORD_CONFIRM:-60}" | tee -a "$results"
         recorded=$(metric firehose_history_recorded_total); gauge=$(metric firehose_history_store_bytes)
@@ -207,84 +321,4 @@ done
 
 echo
 echo "machine: $(nproc) CPUs, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(java -version 2>&1 | head -1)$(command -v mosquitto > /dev/null && echo ", $(mosquitto -h | head -1)")"
-/usr/bin/python3 - "$results" <<'PY'
-import json, statistics, sys
-rs = [json.loads(l[7:]) for l in open(sys.argv[1]) if l.startswith("RESULT ")]
-by = {}
-for r in rs:
-    by.setdefault(r["label"], []).append(r)
-def med(label, key):
-    vals = [r[key] for r in by.get(label, []) if isinstance(r.get(key), (int, float))]
-    return statistics.median(vals) if vals else None
-loads = {r["label"][5:]: r["load"] for r in rs if r["label"].startswith("load:")}
-def load_note(part):
-    b, a = loads.get(part + ":before"), loads.get(part + ":after")
-    return f" (1-minute load average {b} before, {a} after)" if b is not None else ""
-
-if any(l.startswith("b:") for l in by):
-    print("\nFan-out: 1 publisher -> 1,000 subscribers, QoS 0, 1 KiB" + load_note("fanout"))
-    variants = [v for v in ("off", "on", "mosquitto") if f"b:{v}" in by]
-    names = {"off": "history off", "on": "history on (H2)", "mosquitto": "Mosquitto"}
-    print("| figure | " + " | ".join(names[v] for v in variants) + " | on vs off |")
-    print("| --- |" + " --- |" * (len(variants) + 1))
-    rows = [("20 msg/s: latency p50 ms", "b", "latency_p50_ms", "{:.2f}"), ("20 msg/s: latency p99 ms", "b", "latency_p99_ms", "{:.2f}"),
-            ("20 msg/s: latency max ms", "b", "latency_max_ms", "{:.2f}"), ("20 msg/s: deliveries/s", "b", "deliveries_per_s", "{:,.0f}"),
-            ("20 msg/s: lost", "b", "lost", "{:,.0f}"), ("20 msg/s: broker CPU %", "b", "broker_cpu_percent", "{:.0f}"),
-            ("flat out: deliveries/s", "a", "deliveries_per_s", "{:,.0f}"), ("flat out: publish rate/s", "a", "publish_rate", "{:,.0f}"),
-            ("flat out: broker CPU %", "a", "broker_cpu_percent", "{:.0f}"), ("broker peak RSS MiB", "a", "broker_peak_rss_mib", "{:,.0f}")]
-    for name, s, key, fmt in rows:
-        vals = {v: med(f"{s}:{v}", key) for v in variants}
-        diff = "—"
-        if vals.get("on") is not None and vals.get("off"):
-            diff = "{:+.1f}%".format((vals["on"] - vals["off"]) / vals["off"] * 100)
-        print(f"| {name} | " + " | ".join(fmt.format(vals[v]) if vals[v] is not None else "—" for v in variants) + f" | {diff} |")
-    for r in by.get("recorded:on", []):
-        print(f"history on: {r['recorded']:,} events recorded, {r['lost']:,} lost, {r['waiting']:,} waiting at the end")
-
-recs = [r for r in rs if r["label"].startswith("record:") and "sustained_rate" in r]
-if recs:
-    print("\nSustained recording, 1 KiB events, one publisher, QoS 0" + load_note("record"))
-    print("| store | sustained events/s (60 s, lag < 1 s) | recorded/s | lag max s | waiting max | first failed rate: recorded/s, lag s | disk bytes/event |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in recs:
-        store = r["label"].split(":")[1]
-        c = r.get("confirm") or {}
-        steps = [json.loads(l[5:]) for l in open(sys.argv[1]) if l.startswith("STEP ") and json.loads(l[5:])["label"] == r["label"]]
-        failed = [s for s in steps if not s["passed"] and s["phase"] == "ramp"]
-        f = failed[0] if failed else None
-        d = (by.get(f"disk:record:{store}") or [{}])[-1]
-        per = d["bytes"] / d["events"] if d.get("events") else None
-        print(f"| {store} | {r['sustained_rate']:,} | {c.get('recorded_per_s', 0):,.0f} | {c.get('max_lag_s', 0):.2f} | {c.get('max_waiting', 0):,} | "
-              + (f"{f['rate']:,}: {f['recorded_per_s']:,.0f}, {f['max_lag_s']:.1f}" if f else "none failed") + " | "
-              + (f"{per:,.0f} ({d['bytes'] / 2**20:,.0f} MiB / {d['events']:,})" if per else "—") + " |")
-    for s in [json.loads(l[5:]) for l in open(sys.argv[1]) if l.startswith("STEP ")]:
-        print(f"  {s['label']} {s['phase']} {s['rate']:,}/s {s['seconds']} s: published {s['published_per_s']:,.0f}/s, recorded {s['recorded_per_s']:,.0f}/s, "
-              f"lag max {s['max_lag_s']:.2f} s, waiting max {s['max_waiting']:,}, drained in {s['drain_s']:.1f} s, lost {s['lost']:,}: {'ok' if s['passed'] else 'FAILED'}")
-
-qs = [r for r in rs if r["label"].startswith("query:")]
-if qs:
-    stores = sorted({r["label"].split(":")[1] for r in qs}, key=lambda s: s != "h2")
-    filled = max((r["rows"] for r in rs if r["label"].startswith("fill:")), default=0)
-    print(f"\nGET /history over {filled:,} stored events, ms from the client, one request at a time" + load_note("query"))
-    print("| query | " + " | ".join(f"{s} p50 | {s} p99" for s in stores) + " | events per answer |")
-    print("| --- |" + " --- | --- |" * len(stores) + " --- |")
-    texts = {"a": "latest 100 of gerrit/openstack/nova/#", "b": "gerrit/+/nova/comment-added, 100", "c": "last hour of # (delta=3600, limit=1000)",
-             "d": "gerrit/openstack/nova/# after= a random cursor, 100", "e": "one topic gerrit/openstack/nova/comment-added, 100",
-             "f": "a quiet project gerrit/openstack/storlets/#, 100", "g": "a topic with no events gerrit/openstack/no-such-project/#"}
-    for q in sorted({r["query"] for r in qs}):
-        cells, events = [], "—"
-        for s in stores:
-            r = next((x for x in qs if x["label"] == f"query:{s}" and x["query"] == q), None)
-            if r:
-                note = "" if r["requests"] >= 100 and not r.get("errors") else f" ({r['requests']} req, {r.get('errors', 0)} errors)"
-                cells += [f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}{note}"]
-                events = f"{r['events_per_answer']:.0f}"
-            else:
-                cells += ["—", "—"]
-        print(f"| ({q}) {texts.get(q, q)} | " + " | ".join(cells) + f" | {events} |")
-    for r in rs:
-        if r["label"].startswith("fill:"):
-            d = (by.get("disk:query:" + r["label"][5:]) or [{}])[-1]
-            size = f", {d['bytes'] / 2**20:,.0f} MiB on disk ({d['bytes'] / d['events']:,.0f} bytes/event)" if d.get("bytes") else ""
-            print(f"{r['label'][5:]}: {r['rows']:,} events filled in {r['fill_seconds']:.0f} s{size}; openstack/nova {r['nova']:,}, of them comment-added {r['nova_comment_added']:,}")
-PY
+summary "$results"

@@ -32,9 +32,10 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <pre>
  * java bench.HistoryRate --port 1883 --user bench --password pw --metrics http://127.0.0.1:PORT/observe/metrics \
- *      --label h2 [--start 1000] [--top 64000] [--step 15] [--confirm 60] [--max-lag 1] [--size 1024]
+ *      --label h2 [--broker-pid PID] [--start 1000] [--top 64000] [--step 15] [--confirm 60] [--max-lag 1] [--size 1024]
  * </pre>
- * One {@code STEP {json}} line per step, then {@code RESULT {json}}.
+ * One {@code STEP {json}} line per step, then {@code RESULT {json}}. {@code --only RATE}: one step at that rate, nothing
+ * judged (with the history off, the broker's CPU for taking the events in alone).
  */
 public final class HistoryRate {
 
@@ -65,12 +66,13 @@ public final class HistoryRate {
 
     /** One step's outcome. */
     record Step(int rate, int seconds, double publishedPerSecond, double recordedPerSecond, double maxLagSeconds,
-                long maxWaiting, long waitingAtEnd, double drainSeconds, long lost, boolean passed) {
+                long maxWaiting, long waitingAtEnd, double drainSeconds, long lost, double brokerCpuPercent, boolean passed) {
         String json(String label, String phase) {
             return String.format(Locale.ROOT, "{\"label\":\"%s\",\"phase\":\"%s\",\"rate\":%d,\"seconds\":%d,\"published_per_s\":%.0f,"
-                    + "\"recorded_per_s\":%.0f,\"max_lag_s\":%.3f,\"max_waiting\":%d,\"waiting_at_end\":%d,\"drain_s\":%.1f,\"lost\":%d,\"passed\":%b}",
+                    + "\"recorded_per_s\":%.0f,\"max_lag_s\":%.3f,\"max_waiting\":%d,\"waiting_at_end\":%d,\"drain_s\":%.1f,\"lost\":%d,"
+                    + "\"broker_cpu_percent\":%.0f,\"passed\":%b}",
                     label, phase, rate, seconds, publishedPerSecond, recordedPerSecond, maxLagSeconds, maxWaiting, waitingAtEnd, drainSeconds,
-                    lost, passed);
+                    lost, brokerCpuPercent, passed);
         }
     }
 
@@ -107,6 +109,13 @@ public final class HistoryRate {
 
             publish(out, packets, Math.max(100, start / 2), 5); // warm-up, not judged
             settle();
+            if (args.containsKey("only")) { // one step at one rate (a baseline, with the history off)
+                Step step = step(out, packets, Integer.parseInt(args.get("only")), stepSeconds);
+                System.out.println("STEP " + step.json(label, "only"));
+                out.write(new byte[] {(byte) 0xE0, 0});
+                out.flush();
+                return;
+            }
 
             List<Step> ramp = new ArrayList<>();
             Step lastPass = null;
@@ -199,15 +208,19 @@ public final class HistoryRate {
             }
         }, "metrics");
         poller.setDaemon(true);
+        int brokerPid = Integer.parseInt(args.getOrDefault("broker-pid", "0"));
+        long[] cpu0 = Load.cpu(brokerPid);
         long t0 = System.nanoTime();
         poller.start();
         long sent;
+        long[] cpu1;
         double took;
         Map<String, Double> atEnd;
         try {
             sent = publish(out, packets, rate, seconds);
             took = (System.nanoTime() - t0) / 1e9;
             atEnd = read();
+            cpu1 = Load.cpu(brokerPid);
         } finally {
             poller.interrupt();
             poller.join();
@@ -235,11 +248,13 @@ public final class HistoryRate {
         double publishedPerSecond = sent / took;
         boolean passed = lag < maxLag && lagAfter < maxLag && lost == 0 && publishedPerSecond >= 0.95 * rate
                 && drainSeconds >= 0 && drainSeconds <= 5;
+        // utime + stime in clock ticks (100/s) over the time read: the broker's CPU, 100% = one core
+        double cpu = brokerPid > 0 ? (cpu1[0] - cpu0[0]) / 100.0 / ((cpu1[1] - cpu0[1]) / 1e9) * 100 : -1;
         Step step = new Step(rate, seconds, publishedPerSecond, recordedPerSecond, Math.max(lag, lagAfter), maxWaiting.get(),
-                atEnd.getOrDefault("firehose_history_waiting", 0.0).longValue(), drainSeconds, lost, passed);
-        System.out.printf(Locale.ROOT, "%,d/s for %d s: published %,.0f/s, recorded %,.0f/s, lag max %.2f s, waiting max %,d (at end %,d, gone in %.1f s), lost %,d: %s%n",
+                atEnd.getOrDefault("firehose_history_waiting", 0.0).longValue(), drainSeconds, lost, cpu, passed);
+        System.out.printf(Locale.ROOT, "%,d/s for %d s: published %,.0f/s, recorded %,.0f/s, lag max %.2f s, waiting max %,d (at end %,d, gone in %.1f s), lost %,d, broker CPU %.0f%%: %s%n",
                 rate, seconds, publishedPerSecond, recordedPerSecond, step.maxLagSeconds(), step.maxWaiting(), step.waitingAtEnd(), drainSeconds,
-                lost, passed ? "ok" : "FAILED");
+                lost, cpu, passed ? "ok" : "FAILED");
         settle();
         return step;
     }
