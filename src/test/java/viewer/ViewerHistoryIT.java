@@ -190,8 +190,10 @@ class ViewerHistoryIT {
         try {
             Await.until(WAIT, () -> sent.get() >= 20, () -> sent.get() + " published");
             applyFilter("ansible/race/#");
-            // checked now: the live events that keep coming push the recorded ones out of the bounded list
-            assertFalse(browser.findElements(By.cssSelector("#events > li.earlier")).isEmpty(), "recorded events shown");
+            // awaited at once (the history answers after the new subscription is confirmed), and polled often: the live
+            // events that keep coming push the recorded ones out of the bounded list within a couple of seconds
+            new WebDriverWait(browser, WAIT, Duration.ofMillis(50)).withMessage("recorded events shown")
+                    .until(d -> !d.findElements(By.cssSelector("#events > li.earlier")).isEmpty());
             int atSwitch = sent.get();
             Await.until(WAIT, () -> sent.get() >= atSwitch + 5, () -> sent.get() + " published");
         } finally {
