@@ -263,11 +263,19 @@ class ViewerHistoryIT {
     }
 
     private void awaitHistoryShown(String filter) {
-        new WebDriverWait(browser, WAIT).until(d -> {
+        new WebDriverWait(browser, WAIT).withMessage(() -> "history of " + filter + " shown; the page: " + pageState()).until(d -> {
             WebElement body = d.findElement(By.tagName("body"));
             return filter.equals(body.getAttribute("data-subscribed")) && "shown".equals(body.getAttribute("data-history"))
                     && filter.equals(body.getAttribute("data-history-filter"));
         });
+    }
+
+    /** What the page says of its subscription and history, for a failure's message. */
+    private String pageState() {
+        WebElement body = browser.findElement(By.tagName("body"));
+        return "subscribed=" + body.getAttribute("data-subscribed") + " history=" + body.getAttribute("data-history")
+                + " history-filter=" + body.getAttribute("data-history-filter") + " note='"
+                + browser.findElement(By.id("history-note")).getText() + "' state='" + browser.findElement(By.id("state")).getText() + "'";
     }
 
     private void awaitEvents(int count) {

@@ -1,6 +1,7 @@
 package org.apache.activemq.artemis.core.protocol.mqtt;
 
 import java.lang.reflect.Field;
+import java.util.List;
 import java.util.Objects;
 
 import broker.artemis.members.ArtemisMembers;
@@ -12,13 +13,15 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
 import io.netty.handler.codec.mqtt.MqttMessage;
 import io.netty.handler.codec.mqtt.MqttSubscribeMessage;
+import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.netty.util.ReferenceCountUtil;
 import org.apache.activemq.artemis.core.server.ActiveMQServer;
+import org.apache.activemq.artemis.core.server.ServerConsumer;
 import org.apache.activemq.artemis.spi.core.protocol.RemotingConnection;
 import org.apache.activemq.artemis.utils.actors.Actor;
 
 /**
- * Artemis' MQTT handler, with three changes.
+ * Artemis' MQTT handler, with four changes.
  * <p>
  * Each CONNECT is marked on the thread that handles it, so that {@link SessionStates} answers the one question the
  * CONNECT asks of all the sessions: whether its client has one.
@@ -39,6 +42,8 @@ import org.apache.activemq.artemis.utils.actors.Actor;
  * whose id another connection has taken over has what it sent after that dropped ({@link #act}): Artemis ran the
  * CONNECTs, SUBSCRIBEs and session ends of clients taking one id over from each other at once side by side on the one
  * session state of that id (an ERROR with a stack trace each, and a subscription queue that could stay behind).
+ * <p>
+ * An UNSUBSCRIBE stops the subscriptions it removes before Artemis closes them ({@link StoppedUnsubscribe}).
  */
 final class ConnectAsking extends MQTTProtocolHandler {
 
@@ -79,6 +84,8 @@ final class ConnectAsking extends MQTTProtocolHandler {
     static void requireArtemis() {
         Objects.requireNonNull(ACTOR);
         ArtemisMembers.overrides(ConnectAsking.class, "handleConnect", 21, MqttConnectMessage.class);
+        ArtemisMembers.overrides(ConnectAsking.class, "handleUnsubscribe", 41, MqttUnsubscribeMessage.class);
+        StoppedUnsubscribe.requireArtemis();
     }
 
     @Override
@@ -158,6 +165,16 @@ final class ConnectAsking extends MQTTProtocolHandler {
             return id == null || id.isEmpty() || states.get(id) == null && stateManager.getConnectedClient(id) == null;
         }
         return message instanceof MqttSubscribeMessage && cleanV3;
+    }
+
+    @Override
+    void handleUnsubscribe(MqttUnsubscribeMessage unsubscribe) throws Exception {
+        List<ServerConsumer> stopped = StoppedUnsubscribe.stop(this, unsubscribe);
+        try {
+            super.handleUnsubscribe(unsubscribe);
+        } finally {
+            StoppedUnsubscribe.restartOpen(this, stopped);
+        }
     }
 
     @Override

@@ -8,10 +8,11 @@ import java.lang.reflect.Method;
 import broker.artemis.ArtemisCouplings;
 import broker.artemis.members.ArtemisMembers;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code ConnectAsking.handleConnect} overrides Artemis' package-private method: no {@code @Override} can say so, and
+ * {@code ConnectAsking.handleConnect} and {@code handleUnsubscribe} override Artemis' package-private methods: no {@code @Override} can say so, and
  * a renamed or moved method in Artemis would leave Firehose's a method nothing calls.
  */
 class ConnectAskingTest {
@@ -24,6 +25,11 @@ class ConnectAskingTest {
         // the same runtime package: the JVM links a call to Artemis' method to this one
         assertEquals(artemis.getDeclaringClass().getClassLoader(), own.getDeclaringClass().getClassLoader());
         assertEquals(artemis.getDeclaringClass().getPackageName(), own.getDeclaringClass().getPackageName());
+    }
+
+    @Test
+    void handle_unsubscribe_overrides_artemis_own() {
+        assertDoesNotThrow(() -> ArtemisMembers.overrides(ConnectAsking.class, "handleUnsubscribe", 41, MqttUnsubscribeMessage.class));
     }
 
     @Test
