@@ -3,6 +3,7 @@ package history;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -36,7 +37,7 @@ final class EventStream {
     private final Executor executor;
     private final Runnable onClose;
     /** Live events not written yet, guarded by this. */
-    private final ArrayDeque<Event> pending = new ArrayDeque<>();
+    private final ArrayDeque<LiveEvents.Framed> pending = new ArrayDeque<>();
     private final Set<String> replayedRecently = new HashSet<>();
     private final String cursor;
     private boolean live;
@@ -59,14 +60,14 @@ final class EventStream {
     }
 
     /** Live events, on the recorder's thread: buffered, then written by the executor. */
-    void offer(List<Event> batch) {
+    void offer(List<LiveEvents.Framed> batch) {
         boolean schedule;
         synchronized (this) {
             if (closed) {
                 return;
             }
-            for (Event event : batch) {
-                if (!matches.test(event.topic())) {
+            for (LiveEvents.Framed event : batch) {
+                if (!matches.test(event.event().topic())) {
                     continue;
                 }
                 if (pending.size() >= capacity) {
@@ -99,7 +100,7 @@ final class EventStream {
         long recent = System.currentTimeMillis() - RECENT_MILLIS;
         Buffer frames = Buffer.buffer();
         for (Event event : found.events()) {
-            frames.appendBuffer(frame(event));
+            frames.appendBytes(frame(event));
             if (event.received() >= recent) {
                 replayedRecently.add(event.id());
             }
@@ -137,7 +138,7 @@ final class EventStream {
             Buffer frames = Buffer.buffer();
             boolean full = false;
             while (true) {
-                Event event;
+                LiveEvents.Framed event;
                 synchronized (this) {
                     if (closed) {
                         return;
@@ -151,10 +152,11 @@ final class EventStream {
                 if (event == null) {
                     break;
                 }
-                if (replayedRecently.remove(event.id()) || cursor != null && event.id().compareTo(cursor) <= 0) {
+                String id = event.event().id();
+                if (replayedRecently.remove(id) || cursor != null && id.compareTo(cursor) <= 0) {
                     continue; // sent by the replay already, or at or before the cursor
                 }
-                frames.appendBuffer(frame(event));
+                frames.appendBytes(event.frame());
                 if (frames.length() >= 64 * 1024) {
                     response.write(frames);
                     frames = Buffer.buffer();
@@ -251,11 +253,14 @@ final class EventStream {
         return closed;
     }
 
-    private static Buffer frame(Event event) {
-        Buffer frame = Buffer.buffer(event.payload().length + 160);
-        frame.appendString("id: ").appendString(event.id()).appendString("\ndata: ");
-        frame.appendBytes(EventJson.event(event)); // one line: the JSON writer escapes line breaks in strings
-        frame.appendString("\n\n", StandardCharsets.UTF_8.name());
+    /** {@code event} as an SSE message: its id, and its JSON on one line (the JSON writer escapes line breaks). */
+    static byte[] frame(Event event) {
+        byte[] head = ("id: " + event.id() + "\ndata: ").getBytes(StandardCharsets.UTF_8);
+        byte[] json = EventJson.event(event);
+        byte[] frame = Arrays.copyOf(head, head.length + json.length + 2);
+        System.arraycopy(json, 0, frame, head.length, json.length);
+        frame[frame.length - 2] = '\n';
+        frame[frame.length - 1] = '\n';
         return frame;
     }
 }
