@@ -36,6 +36,7 @@ import firehose.Clients;
 import firehose.FatJar;
 import firehose.FirehoseApp;
 import firehose.Postgres;
+import history.EventStreamClient;
 import history.HistoryClient;
 import history.HistoryClient.Event;
 import org.apache.activemq.artemis.core.postoffice.impl.LocalQueueBinding;
@@ -105,6 +106,14 @@ class ClusterHistoryJarIT {
             nodes.add(builder.start());
         }
         awaitLinked();
+        // a catch-up stream on each node, open before anything is published: each sees the whole bus
+        List<EventStreamClient> streams = new ArrayList<>();
+        for (FirehoseApp node : nodes) {
+            EventStreamClient stream = EventStreamClient.open(node.httpUrl(), "/events?topic=ansible/history/%23");
+            clients.add(stream);
+            assertEquals(200, stream.status());
+            streams.add(stream);
+        }
 
         int perNode = 100;
         List<String> published = new ArrayList<>();
@@ -128,6 +137,25 @@ class ClusterHistoryJarIT {
         assertInArrivalOrder(first);
         for (int i = 1; i < nodes.size(); i++) {
             assertEquals(ids(first), ids(history(nodes.get(i), ALL)), "the ids node " + (i + 1) + " answers, and their order");
+        }
+
+        Map<String, String> publisherOf = new HashMap<>();
+        first.forEach(event -> publisherOf.put(event.id(), "node" + event.payload().path("node").asInt()));
+        for (int i = 0; i < streams.size(); i++) {
+            List<String> streamed = streams.get(i).take(total, WAIT).stream().map(EventStreamClient.Message::id).toList();
+            assertEquals(new TreeSet<>(ids(first)), new TreeSet<>(streamed), "the events node " + (i + 1) + "'s stream sent");
+            assertEquals(total, streamed.size(), "node " + (i + 1) + "'s stream sent each event once");
+            for (String publisher : List.of("node1", "node2", "node3")) {
+                List<String> mine = streamed.stream().filter(id -> publisher.equals(publisherOf.get(id))).toList();
+                assertEquals(mine.stream().sorted().toList(), mine, "node " + (i + 1) + "'s stream, the events of " + publisher + " in order");
+            }
+        }
+        // a client cut off from one node resumes on another (as behind the Service) from its last id: the rest, in order
+        String last = ids(first).get(149);
+        try (EventStreamClient resumed = EventStreamClient.open(nodes.get(2).httpUrl(), "/events?topic=ansible/history/%23",
+                "Last-Event-ID", last)) {
+            assertEquals(ids(first).subList(150, total), resumed.take(total - 150, WAIT).stream().map(EventStreamClient.Message::id).toList());
+            assertNull(resumed.poll(Duration.ofMillis(500)), "nothing more");
         }
     }
 

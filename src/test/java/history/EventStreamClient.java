@@ -31,10 +31,10 @@ import com.fasterxml.jackson.databind.JsonNode;
  * connection is closed), the chunked body decoded, Server-Sent Events parsed as a browser's EventSource does, and each
  * message and comment handed to a queue a test polls with a deadline. An answer other than 200 is read whole instead.
  */
-final class EventStreamClient implements AutoCloseable {
+public final class EventStreamClient implements AutoCloseable {
 
     /** One SSE message: its {@code id} field, its data (lines joined by a line feed) and how many data lines it had. */
-    record Message(String id, String data, int dataLines) {
+    public record Message(String id, String data, int dataLines) {
 
         @Override
         public String toString() {
@@ -74,7 +74,7 @@ final class EventStreamClient implements AutoCloseable {
      * Sends {@code GET pathAndQuery} (written as given: percent-encode it) with the headers given, reads the answer's
      * head, and for a 200 starts reading the stream; for another status reads the answer's body and closes.
      */
-    static EventStreamClient open(String baseUrl, String pathAndQuery, String... headerNamesAndValues) throws IOException {
+    public static EventStreamClient open(String baseUrl, String pathAndQuery, String... headerNamesAndValues) throws IOException {
         return open(baseUrl, 0, pathAndQuery, headerNamesAndValues);
     }
 
@@ -129,7 +129,7 @@ final class EventStreamClient implements AutoCloseable {
         out.flush();
     }
 
-    int status() {
+    public int status() {
         return status;
     }
 
@@ -149,12 +149,12 @@ final class EventStreamClient implements AutoCloseable {
     }
 
     /** The next message, or null if none came within {@code timeout}. */
-    Message poll(Duration timeout) throws InterruptedException {
+    public Message poll(Duration timeout) throws InterruptedException {
         return messages.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** The next {@code count} messages; fails if they do not all come within {@code timeout}. */
-    List<Message> take(int count, Duration timeout) throws InterruptedException {
+    public List<Message> take(int count, Duration timeout) throws InterruptedException {
         return collect(m -> false, count, timeout, count + " messages");
     }
 
