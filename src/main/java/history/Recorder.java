@@ -297,10 +297,16 @@ final class Recorder {
         return queue == null ? 0 : queue.getMessagesReplaced();
     }
 
-    /** How far recording is behind: the age of the batch being written, else how old the last batch was when written. */
+    /**
+     * How far recording is behind: the age of the batch being written, else how old the last batch was when written
+     * while more events wait, else 0 (caught up: an idle bus is not behind).
+     */
     double lagSeconds() {
         long pending = pendingSince;
-        return (pending > 0 ? System.currentTimeMillis() - pending : lastLagMillis) / 1000.0;
+        if (pending > 0) {
+            return (System.currentTimeMillis() - pending) / 1000.0;
+        }
+        return waiting() > 0 ? lastLagMillis / 1000.0 : 0;
     }
 
     /** Why events are not being recorded now, or null when they are (or none wait). */

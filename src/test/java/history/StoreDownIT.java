@@ -130,6 +130,7 @@ class StoreDownIT {
         Await.until(WAIT, () -> HistoryHealth.metric(management, "firehose_history_waiting") == 0.0,
                 () -> "waiting: " + HistoryHealth.metric(management, "firehose_history_waiting"));
         assertEquals(200, app.http("/observe/health").statusCode(), app.http("/observe/health").body());
+        assertEquals(0.0, HistoryHealth.metric(management, "firehose_history_lag_seconds"), "caught up: no lag left from the outage");
 
         try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
              Statement statement = connection.createStatement();
