@@ -311,6 +311,31 @@ class EventSchemasTest {
     }
 
     @Test
+    void one_instance_checks_from_several_threads_at_once() throws Exception {
+        List<String> lines = gerritLines();
+        List<java.util.concurrent.Future<Long>> results = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            for (int t = 0; t < 4; t++) {
+                results.add(pool.submit(() -> {
+                    long valid = 0;
+                    for (int round = 0; round < 20; round++) {
+                        for (String line : lines) {
+                            valid += SCHEMAS.check("gerrit", "t", bytes(line)).valid() ? 1 : 0;
+                        }
+                    }
+                    return valid;
+                }));
+            }
+            for (java.util.concurrent.Future<Long> result : results) {
+                assertEquals(20L * lines.size(), result.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void verdict_types_are_bounded_by_the_index() throws IOException {
         Set<String> allowed = new TreeSet<>(List.of("other"));
         SCHEMAS.index().forEach(entry -> allowed.add(entry.type()));
