@@ -3,6 +3,7 @@ package routes;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.paho.PahoConstants;
 
+import contract.OffSchema;
 import publish.Topic;
 
 /**
@@ -25,6 +26,7 @@ public class BrokerStatisticsRoutes extends RouteBuilder {
                     .setHeader(PahoConstants.CAMEL_PAHO_MSG_RETAINED, constant(false))
                     .setHeader(PahoConstants.CAMEL_PAHO_MSG_QOS, constant(0))
                     .setBody(simple("${body.value}"))
+                    .setHeader(OffSchema.SOURCE, constant("sys"))
                     .to("direct:publish");
     }
 }

@@ -2,6 +2,7 @@ package routes;
 
 import org.apache.camel.builder.RouteBuilder;
 
+import contract.OffSchema;
 import firehose.LeaderElection;
 
 /**
@@ -30,6 +31,7 @@ public class GerritRoutes extends RouteBuilder {
                         + "&keyPassphrase=RAW({{key-passphrase}})&knownHosts=RAW({{known-hosts}})&command=RAW({{command}})"
                         + "&keepAlive={{keepalive}}&keepAliveMaxMissed={{keepalive-max-missed}}"
                         + "&maxBackoff={{max-backoff}}&maxLineLength={{max-line-length}}&topic=RAW({{topic}})"))
+                .setHeader(OffSchema.SOURCE, constant("gerrit"))
                 // Gerrit does not replay its stream: publish in order without waiting for each PUBACK
                 .to("direct:publish-pipelined");
     }

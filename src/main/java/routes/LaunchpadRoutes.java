@@ -6,6 +6,7 @@ import org.apache.camel.RouteTemplateContext;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.util.StringHelper;
 
+import contract.OffSchema;
 import firehose.LeaderElection;
 import io.micrometer.core.instrument.MeterRegistry;
 import launchpad.LaunchpadMailbox;
@@ -50,6 +51,7 @@ public class LaunchpadRoutes extends RouteBuilder {
                     .when(exchangeProperty(LaunchpadMailbox.SET_ASIDE).isNotNull())
                         .to("bean:{{mailbox}}?method=setAside")
                     .otherwise()
+                        .setHeader(OffSchema.SOURCE, constant("launchpad"))
                         .to("direct:publish")
                         .to("bean:{{mailbox}}?method=published")
                 .end();

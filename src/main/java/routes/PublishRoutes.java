@@ -1,9 +1,12 @@
 package routes;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.paho.PahoConstants;
 
+import contract.EventSchemas;
+import contract.OffSchema;
 import publish.Topic;
 
 /**
@@ -20,12 +23,18 @@ public class PublishRoutes extends RouteBuilder {
                 .redeliveryDelay(Long.parseLong(getContext().resolvePropertyPlaceholders("{{firehose.publish.retry-delay}}").strip()))
                 .useExponentialBackOff().retryAttemptedLogLevel(LoggingLevel.WARN));
 
+        // every event checked against its JSON Schema on its way out: counted and logged when off it, never held back
+        OffSchema offSchema = new OffSchema(EventSchemas.load(), getContext().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class));
+        bindToRegistry("offSchema", offSchema);
+
         from("direct:publish").routeId("publish")
+                .process(offSchema)
                 .setHeader(PahoConstants.CAMEL_PAHO_OVERRIDE_TOPIC, header(Topic.HEADER))
                 .to("paho:firehose?qos={{firehose.publish.qos}}");
 
         // for stream sources that cannot replay their input anyway: in order, without waiting for each PUBACK
         from("direct:publish-pipelined").routeId("publish-pipelined")
+                .process(offSchema)
                 .setHeader(PahoConstants.CAMEL_PAHO_OVERRIDE_TOPIC, header(Topic.HEADER))
                 .to("paho-pipelined:firehose?qos={{firehose.publish.qos}}");
     }

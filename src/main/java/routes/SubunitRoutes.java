@@ -15,6 +15,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.builder.RouteBuilder;
 
+import contract.OffSchema;
 import firehose.LeaderElection;
 import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.model.RouteDefinition;
@@ -55,6 +56,7 @@ public class SubunitRoutes extends RouteBuilder {
                     .when(exchangeProperty(SubunitResults.DUPLICATE).isEqualTo(true))
                         .bean(results, "duplicate")
                     .otherwise()
+                        .setHeader(OffSchema.SOURCE, constant("subunit"))
                         .to("direct:publish")
                         .bean(results, "published")
                 .end();

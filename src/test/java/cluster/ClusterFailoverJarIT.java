@@ -223,7 +223,7 @@ class ClusterFailoverJarIT {
     /** Sends {@code count} numbered events from {@code first}; each subscriber must get exactly those, in order. */
     private static int events(FakeGerrit gerrit, List<Subscriber> subscribers, int first, int count) throws Exception {
         for (int i = first; i < first + count; i++) {
-            gerrit.send("{\"type\":\"comment-added\",\"change\":{\"project\":\"nova\"},\"n\":" + i + "}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "nova", ",\"n\":" + i));
         }
         for (Subscriber subscriber : subscribers) {
             for (int i = first; i < first + count; i++) {

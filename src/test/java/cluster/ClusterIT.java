@@ -391,7 +391,7 @@ class ClusterIT {
 
             int events = 100;
             for (int i = 0; i < events; i++) {
-                gerrit.send("{\"type\":\"comment-added\",\"change\":{\"project\":\"nova\"},\"n\":" + i + "}");
+                gerrit.send(FakeGerrit.changeEvent("comment-added", "nova", ",\"n\":" + i));
             }
             for (Subscriber subscriber : subscribers) {
                 for (int i = 0; i < events; i++) {

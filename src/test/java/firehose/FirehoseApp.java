@@ -16,6 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import broker.EmbeddedBroker;
+import contract.OffSchema;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
 
@@ -33,6 +34,7 @@ public final class FirehoseApp implements AutoCloseable {
 
     private final Map<String, String> properties;
     private Main main;
+    private boolean offSchemaExpected;
 
     private FirehoseApp(Map<String, String> properties) {
         this.properties = properties;
@@ -83,12 +85,27 @@ public final class FirehoseApp implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Stops the application; fails if a route published an event off its JSON Schema meanwhile (every event the routes
+     * publish in the tests is checked against its schema, as in production, where it is only counted).
+     */
     @Override
     public void close() {
         if (main != null) {
+            OffSchema offSchema = main.getCamelContext() == null ? null
+                    : main.getCamelContext().getRegistry().lookupByNameAndType("offSchema", OffSchema.class);
             main.stop();
             main = null;
+            if (offSchema != null && offSchema.count() > 0 && !offSchemaExpected) {
+                throw new AssertionError((long) offSchema.count() + " event(s) published off their schema; the last: " + offSchema.last());
+            }
         }
+    }
+
+    /** For a test that publishes events off their schema on purpose: {@link #close()} does not fail for them. */
+    public FirehoseApp offSchemaExpected() {
+        offSchemaExpected = true;
+        return this;
     }
 
     public CamelContext context() {

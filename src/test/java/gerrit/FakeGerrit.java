@@ -164,4 +164,19 @@ public final class FakeGerrit implements AutoCloseable {
             streams.remove(this);
         }
     }
+
+    public static final String REVISION = "5f6e1c3a9b2d4e8f7a6b5c4d3e2f1a0b9c8d7e6f";
+
+    /**
+     * An event of {@code type} about a change of {@code project} as Gerrit writes one: what its schema requires (the
+     * change, the patch set), then {@code extra} members. (The routes check every event they publish against its schema,
+     * and {@code FirehoseApp.close()} fails a test that published one off it.)
+     */
+    public static String changeEvent(String type, String project, String extra) {
+        return "{\"type\":\"" + type + "\",\"project\":\"" + project + "\",\"change\":{\"project\":\"" + project
+                + "\",\"branch\":\"master\",\"id\":\"I" + REVISION + "\",\"number\":4711,\"subject\":\"A change\"},"
+                + "\"patchSet\":{\"number\":1,\"revision\":\"" + REVISION + "\",\"ref\":\"refs/changes/11/4711/1\"},"
+                + "\"eventCreatedOn\":1765000000" + extra + "}";
+    }
+
 }

@@ -123,8 +123,31 @@ class GerritIT {
             assertEquals("gerrit/test/gerrit-ping/ref-updated", subscriber.next(WAIT).topic(), "refUpdate.project");
             gerrit.send("{\"type\":\"dropped-output\"}");
             assertEquals("gerrit/dropped-output", subscriber.next(WAIT).topic(), "no project: no empty level");
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"c++/lib#2\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "c++/lib#2", ""));
             assertEquals("gerrit/c%2B%2B/lib%232/comment-added", subscriber.next(WAIT).topic(), "wildcards encoded");
+        }
+    }
+
+    @Test
+    void an_event_off_its_schema_is_published_unchanged_counted_and_logged_once_a_minute() throws Exception {
+        try (FakeGerrit gerrit = new FakeGerrit();
+             FirehoseApp app = app("review", gerrit.port(), gerrit.writeKnownHosts(dir.resolve("known_hosts")), "id_rsa", "gerrit").start()
+                     .offSchemaExpected();
+             LogCapture log = LogCapture.open();
+             Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#")) {
+            gerrit.awaitOpened(1, WAIT);
+            String off = "{\"type\":\"comment-added\",\"project\":\"nova\",\"patchSet\":{\"number\":\"one\"}}";
+            String on = FakeGerrit.changeEvent("comment-added", "nova", "");
+            for (String line : List.of(off, on, off, off)) {
+                gerrit.send(line);
+                assertEquals(line, subscriber.next(WAIT).payload(), "published byte for byte, off its schema or not");
+            }
+            String metrics = app.http("/observe/metrics").body();
+            assertTrue(metrics.contains("firehose_events_off_schema_total{source=\"gerrit\",type=\"comment-added\"} 3.0"), metrics);
+            assertTrue(metrics.contains("firehose_events_off_schema_total{source=\"gerrit\",type=\"patchset-created\"} 0.0"), "each kind from the start");
+            List<LogCapture.Line> lines = log.lines().stream().filter(l -> l.text().contains("off their schema")).toList();
+            assertEquals(1, lines.size(), "one line a minute at most: " + lines);
+            assertTrue(lines.get(0).text().contains("gerrit/comment-added.json") && lines.get(0).text().contains("change"), lines.get(0).text());
         }
     }
 
@@ -136,7 +159,7 @@ class GerritIT {
              LogCapture log = LogCapture.open();
              Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#")) {
             gerrit.awaitOpened(1, WAIT);
-            gerrit.send("{\"type\":\"ref-updated\",\"refUpdate\":{\"project\":\"p\"}}");
+            gerrit.send("{\"type\":\"ref-updated\",\"refUpdate\":{\"project\":\"p\",\"refName\":\"refs/heads/master\",\"oldRev\":\"0000000000000000000000000000000000000000\",\"newRev\":\"" + FakeGerrit.REVISION + "\"}}");
             assertEquals("gerrit/p/ref-updated", subscriber.next(WAIT).topic());
             assertFalse(log.lines().stream().anyMatch(l -> l.text().contains("correct horse")), "passphrase not logged");
         }
@@ -165,7 +188,7 @@ class GerritIT {
 
             gerrit.writeKnownHosts(knownHosts);
             gerrit.awaitOpened(1, WAIT);
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"ok\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "ok", ""));
             assertEquals("gerrit/ok/comment-added", subscriber.next(WAIT).topic());
         }
     }
@@ -192,9 +215,9 @@ class GerritIT {
              Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#")) {
             gerrit.awaitOpened(1, WAIT);
             Await.until(WAIT, () -> "UP".equals(health(app, "review").path("status").asText()), () -> health(app, "review").toString());
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"m\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "m", ""));
             gerrit.send("garbage");
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"m\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "m", ""));
             subscriber.next(WAIT);
             subscriber.next(WAIT);
             assertEquals(200, app.http("/observe/health").statusCode());
@@ -214,12 +237,12 @@ class GerritIT {
              FirehoseApp app = app("review", gerrit.port(), gerrit.writeKnownHosts(dir.resolve("known_hosts")), "id_ed25519", "gerrit").start();
              Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#")) {
             gerrit.awaitOpened(1, WAIT);
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"before\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "before", ""));
             assertEquals("gerrit/before/comment-added", subscriber.next(WAIT).topic());
 
             gerrit.dropConnections();
             gerrit.awaitOpened(2, WAIT);
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"after\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "after", ""));
             assertEquals("gerrit/after/comment-added", subscriber.next(WAIT).topic());
             JsonNode back = health(app, "review");
             assertEquals("UP", back.path("status").asText(), back::toString);
@@ -235,13 +258,13 @@ class GerritIT {
                      .set(gerrit("review", "keepalive-max-missed"), "2").start();
              Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#")) {
             gerrit.awaitOpened(1, WAIT);
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"before\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "before", ""));
             assertEquals("gerrit/before/comment-added", subscriber.next(WAIT).topic());
 
             proxy.freeze();
             // keepalive 1 s, 2 missed: the dead peer is noticed in about 3 s, then 1-2 s of backoff
             gerrit.awaitOpened(2, Duration.ofSeconds(12));
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"after\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "after", ""));
             Subscriber.Received next = subscriber.next(WAIT);
             assertEquals("gerrit/after/comment-added", next.topic());
         }
@@ -253,8 +276,8 @@ class GerritIT {
              FirehoseApp app = app("review", gerrit.port(), gerrit.writeKnownHosts(dir.resolve("known_hosts")), "id_ed25519", "gerrit").start();
              Subscriber subscriber = Subscriber.on(app.tcpUrl(), "gerrit/#")) {
             gerrit.awaitOpened(1, WAIT);
-            String unicode = "{\"type\":\"comment-added\",\"project\":\"i18n\",\"comment\":\"Größe ✓ 漢字 — ok\"}";
-            String huge = "{\"type\":\"patchset-created\",\"project\":\"big\",\"commitMessage\":\"" + "x".repeat(1 << 20) + "\"}";
+            String unicode = FakeGerrit.changeEvent("comment-added", "i18n", ",\"comment\":\"Größe ✓ 漢字 — ok\"");
+            String huge = FakeGerrit.changeEvent("patchset-created", "big", ",\"commitMessage\":\"" + "x".repeat(1 << 20) + "\"");
             gerrit.send("this is not json");
             gerrit.send("[\"a JSON array\"]");
             gerrit.send(unicode);
@@ -270,7 +293,7 @@ class GerritIT {
             Await.until(WAIT, () -> holdingPartialLine(app), () -> "the half line did not arrive");
             gerrit.dropConnections(); // in the middle of the half line
             gerrit.awaitOpened(2, WAIT);
-            gerrit.send("{\"type\":\"comment-added\",\"project\":\"after\"}");
+            gerrit.send(FakeGerrit.changeEvent("comment-added", "after", ""));
             assertEquals("gerrit/after/comment-added", subscriber.next(WAIT).topic());
 
             GerritStreamConsumer.Stats stats = consumer(app).stats();
@@ -297,9 +320,9 @@ class GerritIT {
                  Subscriber subscriber = Subscriber.on(app.tcpUrl(), "#")) {
                 openstack.awaitOpened(1, WAIT);
                 wikimedia.awaitOpened(1, WAIT);
-                openstack.send("{\"type\":\"comment-added\",\"project\":\"openstack/nova\"}");
+                openstack.send(FakeGerrit.changeEvent("comment-added", "openstack/nova", ""));
                 assertEquals("gerrit/openstack/nova/comment-added", subscriber.next(WAIT).topic());
-                wikimedia.send("{\"type\":\"comment-added\",\"project\":\"mediawiki/core\"}");
+                wikimedia.send(FakeGerrit.changeEvent("comment-added", "mediawiki/core", ""));
                 assertEquals("gerrit-wikimedia/mediawiki/core/comment-added", subscriber.next(WAIT).topic());
             }
         }
@@ -357,4 +380,5 @@ class GerritIT {
         }
         throw new AssertionError("no Gerrit route running: " + app.context().getRoutes());
     }
+
 }
