@@ -48,7 +48,9 @@ public class ContractRoutes extends RouteBuilder {
                         document.yaml(bus(exchange.getMessage().getHeader("Host", String.class))).getBytes(StandardCharsets.UTF_8)));
         from("platform-http:/schemas?matchOnUriPrefix=true&httpMethodRestrict=GET,HEAD").routeId("contract-schemas")
                 .process(exchange -> {
-                    String path = exchange.getMessage().getHeader(Exchange.HTTP_PATH, "", String.class).replaceFirst("^/", "");
+                    // the request's path, as Vert.x normalised it, with or without the route's own /schemas
+                    String path = exchange.getMessage().getHeader(Exchange.HTTP_PATH, "", String.class)
+                            .replaceFirst("^/schemas(?=/|$)", "").replaceFirst("^/", "");
                     if (path.isEmpty() || path.equals("index.json")) {
                         answer(exchange, 200, "application/json", index);
                         return;
