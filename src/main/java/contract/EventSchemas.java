@@ -114,7 +114,7 @@ public final class EventSchemas {
         try {
             event = JSON.readTree(payload);
         } catch (JacksonException e) {
-            return new Verdict(source, typeBefore(source, known), null, List.of("not JSON: " + e.getOriginalMessage()));
+            return new Verdict(source, typeBefore(source, known), null, List.of(shortened("not JSON: " + e.getOriginalMessage())));
         }
         if (event == null || event.isMissingNode()) {
             return new Verdict(source, typeBefore(source, known), null, List.of("not JSON: empty"));
@@ -158,7 +158,8 @@ public final class EventSchemas {
             if (problems.size() == MAX_PROBLEMS) {
                 break;
             }
-            problems.add(error.toString());
+            String at = error.getInstanceLocation().toString();
+            problems.add(shortened((at.isEmpty() ? "/" : at) + ": " + error.getMessage()));
         }
         return new Verdict(source, type, file, List.copyOf(problems));
     }
@@ -175,6 +176,11 @@ public final class EventSchemas {
     public Optional<byte[]> file(String path) {
         byte[] bytes = path == null ? null : files.get(path);
         return bytes == null ? Optional.empty() : Optional.of(bytes.clone());
+    }
+
+    /** A problem short enough for a log line: a message may quote a long token of the payload. */
+    private static String shortened(String problem) {
+        return problem.length() > 200 ? problem.substring(0, 200) + "…" : problem;
     }
 
     /** A name from outside, safe to put in a message: short, control characters replaced. */
