@@ -24,7 +24,9 @@ public class PublishRoutes extends RouteBuilder {
                 .useExponentialBackOff().retryAttemptedLogLevel(LoggingLevel.WARN));
 
         // every event checked against its JSON Schema on its way out: counted and logged when off it, never held back
-        OffSchema offSchema = new OffSchema(EventSchemas.load(), getContext().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class));
+        EventSchemas schemas = EventSchemas.load(); // once, for the checks and for the documents ContractRoutes serves
+        bindToRegistry("eventSchemas", schemas);
+        OffSchema offSchema = new OffSchema(schemas, getContext().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class));
         bindToRegistry("offSchema", offSchema);
 
         from("direct:publish").routeId("publish")
