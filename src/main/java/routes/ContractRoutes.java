@@ -1,9 +1,7 @@
 package routes;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -12,12 +10,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.model.Model;
-import org.apache.camel.model.RouteDefinition;
 
 import broker.EmbeddedBroker;
 import contract.AsyncApiDocument;
 import contract.EventSchemas;
+import contract.SourceTopics;
 import subunit.Worker;
 
 /**
@@ -72,7 +69,8 @@ public class ContractRoutes extends RouteBuilder {
             ports.put(listener.name(), broker.port(listener.name()));
         }
         String sysInterval = setting("firehose.broker.sys-interval");
-        return new AsyncApiDocument.Bus(host(hostHeader), ports, baseTopics("known-hosts"), baseTopics("set-aside-folder"),
+        return new AsyncApiDocument.Bus(host(hostHeader), ports, SourceTopics.templated(getContext(), "known-hosts"),
+                SourceTopics.templated(getContext(), "set-aside-folder"),
                 setting("firehose.subunit.topic"), Worker.name(setting("firehose.subunit.worker")),
                 sysInterval.isEmpty() ? 0 : Integer.parseInt(sysInterval));
     }
@@ -91,23 +89,6 @@ public class ContractRoutes extends RouteBuilder {
         }
         // a Host header is the client's to write: anything but a host name or address is not repeated back
         return HOST.matcher(host).matches() ? host : "localhost";
-    }
-
-    /**
-     * The {@code topic} of each route made from a source's template (Gerrit servers, Launchpad mailboxes, from properties
-     * or YAML alike), told apart by a parameter only that template has.
-     */
-    private List<String> baseTopics(String parameterOfTheTemplate) {
-        List<String> topics = new ArrayList<>();
-        Model model = getContext().getCamelContextExtension().getContextPlugin(Model.class);
-        for (RouteDefinition route : model.getRouteDefinitions()) {
-            Map<String, Object> parameters = route.getTemplateParameters();
-            if (route.isCreatedFromTemplate() && parameters != null && parameters.containsKey(parameterOfTheTemplate)
-                    && parameters.get("topic") != null) {
-                topics.add(getContext().resolvePropertyPlaceholders(String.valueOf(parameters.get("topic"))).strip());
-            }
-        }
-        return topics;
     }
 
     private static void answer(Exchange exchange, int status, String type, byte[] body) {

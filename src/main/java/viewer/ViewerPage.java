@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 import org.apache.camel.Exchange;
@@ -33,13 +34,23 @@ public final class ViewerPage {
     private final String wsUrl;
     private final int wsPort;
     private final int wssPort;
-    private final byte[] page;
+    private final String template;
+    private final Supplier<String> schemas;
+    private volatile byte[] page;
 
     /**
      * {@code wsUrl}: the WebSocket URL the page connects to; empty: the page's host, {@code wsPort} (or, for a page
      * loaded over HTTPS, {@code wssPort} when above 0), path {@code /mqtt}.
      */
     public ViewerPage(String wsUrl, int mqttPort, int wsPort, int wssPort, int maxEvents) {
+        this(wsUrl, mqttPort, wsPort, wssPort, maxEvents, () -> "{}");
+    }
+
+    /**
+     * {@code schemas}: what the page links each event's schema by (JSON: {@code bases}, source to base topics, and
+     * {@code files}, the schema files), asked for at the first request, once the sources' routes exist.
+     */
+    public ViewerPage(String wsUrl, int mqttPort, int wsPort, int wssPort, int maxEvents, Supplier<String> schemas) {
         if (!wsUrl.isEmpty()) {
             URI uri = URI.create(wsUrl);
             if (!"ws".equals(uri.getScheme()) && !"wss".equals(uri.getScheme()) || uri.getHost() == null) {
@@ -49,13 +60,22 @@ public final class ViewerPage {
         this.wsUrl = wsUrl;
         this.wsPort = wsPort;
         this.wssPort = wssPort;
-        String template = new String(Asset.of("text/html", "viewer/index.html").bytes, StandardCharsets.UTF_8);
-        this.page = template.replace("{{ws-url}}", escape(wsUrl))
+        this.schemas = schemas;
+        this.template = new String(Asset.of("text/html", "viewer/index.html").bytes, StandardCharsets.UTF_8)
+                .replace("{{ws-url}}", escape(wsUrl))
                 .replace("{{ws-port}}", String.valueOf(wsPort))
                 .replace("{{wss-port}}", wssPort > 0 ? String.valueOf(wssPort) : "")
                 .replace("{{mqtt-port}}", String.valueOf(mqttPort))
-                .replace("{{max-events}}", String.valueOf(maxEvents))
-                .getBytes(StandardCharsets.UTF_8);
+                .replace("{{max-events}}", String.valueOf(maxEvents));
+    }
+
+    private byte[] page() {
+        byte[] made = page;
+        if (made == null) {
+            made = template.replace("{{schemas}}", escape(schemas.get())).getBytes(StandardCharsets.UTF_8);
+            page = made;
+        }
+        return made;
     }
 
     /** {@code GET /}: the page. */
@@ -65,7 +85,7 @@ public final class ViewerPage {
         out.removeHeaders("*");
         secure(out, host);
         out.setHeader(Exchange.CONTENT_TYPE, "text/html; charset=utf-8");
-        out.setBody(page);
+        out.setBody(page());
     }
 
     /** {@code GET /viewer/...}: one of the page's scripts and styles, or 404. */

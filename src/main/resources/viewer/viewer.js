@@ -11,6 +11,14 @@
       + (secure ? meta('wss-port') : meta('ws-port')) + '/mqtt';
   const $ = (id) => document.getElementById(id);
   const SOURCES = { gerrit: 'src-gerrit', launchpad: 'src-launchpad', 'gearman-subunit': 'src-subunit', zuul: 'src-zuul', ansible: 'src-ansible' };
+  const SCHEMAS = (() => { // what links each event to its JSON Schema: the sources' base topics, the schema files
+    try {
+      const given = JSON.parse(meta('schemas') || '{}');
+      return { bases: given.bases || {}, files: new Set(given.files || []) };
+    } catch (notJson) {
+      return { bases: {}, files: new Set() };
+    }
+  })();
   const PAGE = Math.min(50, maxEvents); // recorded events fetched at a time
   const HISTORY_TIMEOUT = 5000; // ms: the longest wait for /history (live events are held back meanwhile)
   const LATE = 5000; // ms: how long after the answer a live event may still be a recorded event's copy; also the clock skew allowed
@@ -396,6 +404,16 @@
     } catch (notJson) {
       // shown as the text it is
     }
+    const schema = schemaOf(event.topic, body.className === 'json' ? JSON.parse(event.payload) : null);
+    if (schema) {
+      const link = document.createElement('a');
+      link.className = 'schema';
+      link.href = '/schemas/' + schema;
+      link.target = '_blank';
+      link.rel = 'noopener';
+      link.textContent = 'schema';
+      head.append(' ', link);
+    }
     const kind = document.createElement('span');
     kind.className = 'kind';
     kind.textContent = (body.className === 'json' ? 'JSON' : 'text') + ', ' + event.payload.length + ' chars';
@@ -407,6 +425,30 @@
     body.append(summary, pre);
     item.append(head, body);
     return item;
+  }
+
+  /** The schema file under /schemas/ of an event on {@code topic} with this parsed payload (or null), or null. */
+  function schemaOf(topic, parsed) {
+    const has = (file) => SCHEMAS.files.has(file) ? file : null;
+    if (topic.startsWith('$SYS/broker/')) {
+      return has('sys/' + topic.slice('$SYS/broker/'.length) + '.json');
+    }
+    for (const [source, bases] of Object.entries(SCHEMAS.bases)) {
+      if (!bases.some((base) => topic.startsWith(base + '/') || topic === base)) {
+        continue;
+      }
+      switch (source) {
+        case 'gerrit': // <base>/<project>/<event type>: the type is the last level
+          return has('gerrit/' + topic.slice(topic.lastIndexOf('/') + 1) + '.json') || has('gerrit/event.json');
+        case 'launchpad':
+          return has(parsed && parsed['event-type'] === 'bug' ? 'launchpad/bug.json' : 'launchpad/notification.json');
+        case 'subunit':
+          return has('subunit/result.json');
+        default:
+          return has(source + '/event.json');
+      }
+    }
+    return null;
   }
 
   function day(at) {

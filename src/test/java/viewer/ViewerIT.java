@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -86,6 +87,39 @@ class ViewerIT {
         browser.manage().window().setSize(new Dimension(1200, 900));
         browser.get(app.httpUrl() + "/");
         awaitSubscribed("#");
+    }
+
+    @Test
+    void each_event_links_to_its_json_schema_and_the_page_to_the_asyncapi_document() throws Exception {
+        publish("gerrit/openstack/nova/comment-added", "{\"type\":\"comment-added\"}");
+        publish("gerrit/openstack/nova/some-future-event", "{\"type\":\"some-future-event\"}");
+        publish("launchpad/nova/bug/1905297", "{\"event-type\":\"bug\"}");
+        publish("launchpad/nova", "{\"event-type\":\"question\"}");
+        publish("ansible/playbook/2/start", "{}");
+        publish("zuul/check/nova/master/1", "{}");
+        awaitEvents(6);
+        Map<String, String> links = new LinkedHashMap<>();
+        for (WebElement event : events()) {
+            List<WebElement> link = event.findElements(By.cssSelector("a.schema"));
+            links.put(topicOf(event), link.isEmpty() ? null : link.get(0).getAttribute("href").replace(app.httpUrl(), ""));
+        }
+        Map<String, String> expected = new LinkedHashMap<>();
+        expected.put("zuul/check/nova/master/1", "/schemas/zuul/event.json");
+        expected.put("ansible/playbook/2/start", "/schemas/ansible/event.json");
+        expected.put("launchpad/nova", "/schemas/launchpad/notification.json");
+        expected.put("launchpad/nova/bug/1905297", "/schemas/launchpad/bug.json");
+        expected.put("gerrit/openstack/nova/some-future-event", "/schemas/gerrit/event.json");
+        expected.put("gerrit/openstack/nova/comment-added", "/schemas/gerrit/comment-added.json");
+        assertEquals(expected, links);
+        HttpClient http = HttpClient.newHttpClient();
+        for (String path : expected.values()) {
+            assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(app.httpUrl() + path)).build(), HttpResponse.BodyHandlers.discarding())
+                    .statusCode(), path);
+        }
+        String document = browser.findElement(By.id("asyncapi")).getAttribute("href");
+        HttpResponse<String> asyncapi = http.send(HttpRequest.newBuilder(URI.create(document)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, asyncapi.statusCode(), document);
+        assertTrue(asyncapi.body().startsWith("asyncapi: 3.0.0") || asyncapi.body().contains("\nasyncapi: 3.0.0"), asyncapi.body());
     }
 
     @Test
