@@ -1,6 +1,8 @@
 package routes;
 
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.RoutingContext;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.StartupListener;
@@ -10,6 +12,7 @@ import org.apache.camel.model.rest.CollectionFormat;
 import org.apache.camel.model.rest.RestDefinition;
 import org.apache.camel.model.rest.RestParamType;
 
+import history.EventJson;
 import history.History;
 import history.HistoryApi;
 
@@ -58,7 +61,7 @@ public class HistoryRoutes extends RouteBuilder {
 
         // documentation only: the Vert.x handler below (order -1) answers every GET /events before any Camel route
         rest("/events").tag("history")
-                .get().id("events").routeId("events").to("direct:events")
+                .get().id("events").to("direct:events")
                     .description("The catch-up stream (Server-Sent Events): the recorded events after the cursor, then live events as"
                             + " they are published, in order, with no gap and no duplicate; each message has id: <event id> and"
                             + " data: <the event object of GET /history>; a comment every 15 s keeps the stream open")
@@ -73,7 +76,7 @@ public class HistoryRoutes extends RouteBuilder {
                     .responseMessage().code(200).contentType("text/event-stream").message("the stream").endResponseMessage()
                     .responseMessage().code(400).contentType(JSON).message("a bad parameter: {\"error\": reason naming it}").endResponseMessage()
                     .responseMessage().code(503).contentType(JSON).message("too many streams open (firehose.events.max-streams); Retry-After").endResponseMessage();
-        from("direct:events").routeId("events-unreached")
+        from("direct:events").routeId("events")
                 .process(exchange -> {
                     // reached only if the stream's handler were missing from the router: say so rather than answer an empty 200
                     exchange.getMessage().getHeaders().clear();
@@ -97,8 +100,15 @@ public class HistoryRoutes extends RouteBuilder {
                     router = VertxPlatformHttpRouter.lookup(context);
                 }
                 router.route(HttpMethod.GET, "/events").order(-1).handler(history.events()::handle);
+                // a path under /history that none of its REST services matches (/history/a/b): the history's 404
+                router.route("/history/*").method(HttpMethod.GET).method(HttpMethod.HEAD).last().handler(HistoryRoutes::noSuchResource);
             }
         });
+    }
+
+    private static void noSuchResource(RoutingContext context) {
+        context.response().setStatusCode(404).putHeader("Access-Control-Allow-Origin", "*").putHeader("X-Content-Type-Options", "nosniff")
+                .putHeader("Content-Type", JSON).end(Buffer.buffer(EventJson.error(HistoryApi.NO_SUCH_RESOURCE)));
     }
 
     /** {@code /history}'s query parameters: those {@code history.HistoryQuery} knows, no other (an unknown one is a 400). */
