@@ -24,6 +24,7 @@ public class ApiRoutes extends RouteBuilder {
                 .bindingMode(RestBindingMode.off) // each route writes its own status, headers and body
                 .apiContextPath("/openapi.json")
                 .apiContextRouteId("openapi")
+                .useXForwardHeaders(true) // servers: relative to where the document was read, or the proxy's X-Forwarded-* URL
                 .apiProperty("openapi.version", "3.0.3")
                 .apiProperty("cors", "true") // readable from any origin, like the history
                 .apiProperty("api.title", "Firehose")

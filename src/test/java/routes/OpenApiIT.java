@@ -25,6 +25,7 @@ import io.swagger.v3.oas.models.PathItem;
 import io.swagger.v3.oas.models.parameters.Parameter;
 import io.swagger.v3.parser.OpenAPIV3Parser;
 import io.swagger.v3.parser.core.models.SwaggerParseResult;
+import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.spi.RestRegistry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -95,9 +96,24 @@ class OpenApiIT {
             String known = undeclared.body().replaceAll("(?s).*known: ([a-z, ]+).*", "$1");
             assertEquals(new TreeSet<>(Arrays.asList(known.split(", "))), declared, path + ": " + undeclared.body());
         }
+        assertTrue(document.getPaths().get("/history").getGet().getParameters().stream().noneMatch(Parameter::getRequired), "all optional");
+        assertEquals(Set.of("application/json", "application/x-ndjson"),
+                document.getPaths().get("/history").getGet().getResponses().get("200").getContent().keySet());
+        assertEquals(Set.of("text/event-stream"), document.getPaths().get("/events").getGet().getResponses().get("200").getContent().keySet());
         Parameter lastEventId = document.getPaths().get("/events").getGet().getParameters().stream()
                 .filter(p -> p.getIn().equals("header")).findFirst().orElseThrow();
         assertEquals("Last-Event-ID", lastEventId.getName());
+    }
+
+    @Test
+    void should_keep_reading_uploads_as_a_stream() {
+        for (String path : List.of("subunit", "subunit/jobs")) {
+            assertTrue(app.context().getEndpoints().stream().anyMatch(endpoint -> endpoint instanceof PlatformHttpEndpoint http
+                    && http.getPath().replaceFirst("^/", "").equals(path) && http.isUseStreaming()), path);
+        }
+        for (String route : List.of("subunit-upload", "subunit-jobs")) {
+            assertFalse(app.context().getRoute(route).isStreamCaching(), route + " holds no upload in memory");
+        }
     }
 
     @Test
