@@ -29,6 +29,9 @@ public final class HistoryApi {
     private static final String JSON = "application/json";
     private static final String NDJSON = "application/x-ndjson";
 
+    /** The answer to a path under {@code /history} that is neither. */
+    public static final String NO_SUCH_RESOURCE = "no such resource: /history/{id} or /history/{id}/payload";
+
     private final History history;
 
     public HistoryApi(History history) {
@@ -57,7 +60,7 @@ public final class HistoryApi {
                 } else if (parts.length == 2 && parts[1].equals("payload")) {
                     one(in, parts[0], true);
                 } else {
-                    reply(in, 404, JSON, EventJson.error("no such resource: /history/{id} or /history/{id}/payload"));
+                    reply(in, 404, JSON, EventJson.error(NO_SUCH_RESOURCE));
                 }
             }
         } catch (HistoryQuery.BadParameter e) {

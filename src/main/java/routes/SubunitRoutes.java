@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,6 +15,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
+import org.apache.camel.model.rest.RestParamType;
 
 import contract.OffSchema;
 import firehose.LeaderElection;
@@ -38,6 +41,9 @@ import subunit.Worker;
 public class SubunitRoutes extends RouteBuilder {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String JSON_TYPE = "application/json";
+    /** The platform-http paths of the two HTTP inputs. */
+    private static final Set<String> STREAMED = Set.of("subunit", "subunit/jobs");
 
     @Override
     public void configure() throws Exception {
@@ -82,16 +88,64 @@ public class SubunitRoutes extends RouteBuilder {
         if (!Boolean.parseBoolean(setting("camel.server.enabled"))) {
             return; // no HTTP server: the inbox only
         }
-        httpInput(from("platform-http:/subunit?httpMethodRestrict=POST&useStreaming=true").routeId("subunit-upload"), results)
+        httpInput(from("direct:subunit-upload").routeId("subunit-upload"), results)
                 .process(SubunitRoutes::uploadMetadata)
                 .to("direct:subunit")
                 .process(SubunitRoutes::answer);
 
         SubunitJobs jobs = new SubunitJobs(Duration.ofSeconds(Long.parseLong(setting("firehose.subunit.fetch-timeout"))));
-        httpInput(from("platform-http:/subunit/jobs?httpMethodRestrict=POST&useStreaming=true").routeId("subunit-jobs"), results)
+        httpInput(from("direct:subunit-jobs").routeId("subunit-jobs"), results)
                 .bean(jobs, "fetch")
                 .to("direct:subunit")
                 .process(SubunitRoutes::answer);
+
+        // the REST DSL has no per-service endpoint option: both inputs read their request as a stream (spooled to disk
+        // past the stream-caching threshold), never whole in memory as the server's body handler would
+        getContext().getCamelContextExtension().registerEndpointCallback((uri, endpoint) -> {
+            if (endpoint instanceof PlatformHttpEndpoint http && STREAMED.contains(http.getPath().replaceFirst("^/", ""))) {
+                http.setUseStreaming(true);
+            }
+            return endpoint;
+        });
+        rest("/subunit").tag("subunit")
+                .post().id("subunitUpload").to("direct:subunit-upload")
+                    .description("Publishes the results of one test run: the request body is a subunit v2 stream (gzipped or not),"
+                            + " the build's metadata is in the query; an input published before is answered, not published again")
+                    .consumes("application/octet-stream").produces(JSON_TYPE)
+                    .param().name("body").type(RestParamType.body).required(true).dataType("string")
+                        .description("the subunit v2 stream, as published by subunit-trace or stestr").endParam()
+                    .param().name("build_uuid").type(RestParamType.query).required(false).dataType("string").description("the build's id").endParam()
+                    .param().name("build_name").type(RestParamType.query).required(false).dataType("string").description("the job's name").endParam()
+                    .param().name("build_status").type(RestParamType.query).required(false).dataType("string").description("the build's result").endParam()
+                    .param().name("build_change").type(RestParamType.query).required(false).dataType("string")
+                        .description("the change number: the topic's last level").endParam()
+                    .param().name("build_patchset").type(RestParamType.query).required(false).dataType("string").endParam()
+                    .param().name("build_queue").type(RestParamType.query).required(false).dataType("string").endParam()
+                    .param().name("build_ref").type(RestParamType.query).required(false).dataType("string").endParam()
+                    .param().name("build_branch").type(RestParamType.query).required(false).dataType("string").endParam()
+                    .param().name("project").type(RestParamType.query).required(false).dataType("string")
+                        .description("the project, e.g. openstack/nova: the topic's levels after the worker").endParam()
+                    .param().name("voting").type(RestParamType.query).required(false).dataType("string").endParam()
+                    .param().name("build_node").type(RestParamType.query).required(false).dataType("string").endParam()
+                    .param().name("log_url").type(RestParamType.query).required(false).dataType("string").endParam()
+                    .param().name("source_url").type(RestParamType.query).required(false).dataType("string").endParam()
+                    .responseMessage().code(200).responseModel(String.class)
+                        .message("published (published: true), or published before (false); with the topic and the event").endResponseMessage()
+                    .responseMessage().code(400).contentType(JSON_TYPE).message("bad metadata: {\"error\": reason}").endResponseMessage()
+                    .responseMessage().code(422).contentType(JSON_TYPE).message("a truncated or corrupt stream: {\"error\": reason}").endResponseMessage()
+                    .responseMessage().code(503).contentType(JSON_TYPE).message("not published (the broker refused it): try again").endResponseMessage()
+                .post("/jobs").id("subunitJob").to("direct:subunit-jobs")
+                    .description("Publishes the results of one test run fetched from the job's source_url (source_url + \".gz\" first):"
+                            + " the body is a JSON job, source_url and the build's metadata fields")
+                    .consumes(JSON_TYPE).produces(JSON_TYPE)
+                    .param().name("body").type(RestParamType.body).required(true).dataType("object")
+                        .description("{\"source_url\": \"https://...\", \"build_uuid\": ..., \"project\": ..., \"build_change\": ..., ...}").endParam()
+                    .responseMessage().code(200).responseModel(String.class)
+                        .message("published (published: true), or published before (false); with the topic and the event").endResponseMessage()
+                    .responseMessage().code(400).contentType(JSON_TYPE).message("a bad job: {\"error\": reason}").endResponseMessage()
+                    .responseMessage().code(422).contentType(JSON_TYPE).message("a truncated or corrupt stream: {\"error\": reason}").endResponseMessage()
+                    .responseMessage().code(502).contentType(JSON_TYPE).message("source_url could not be fetched: {\"error\": reason}").endResponseMessage()
+                    .responseMessage().code(503).contentType(JSON_TYPE).message("not published (the broker refused it): try again").endResponseMessage();
     }
 
     /** How the HTTP inputs answer errors: the reason, with 400 (bad request), 422 (bad stream), 502 (fetch) or 503. */
