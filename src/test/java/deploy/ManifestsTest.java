@@ -219,6 +219,19 @@ class ManifestsTest {
     }
 
     @Test
+    void the_camel_k_integration_runs_the_route_builders_the_jar_runs() throws IOException {
+        Properties jar = new Properties();
+        try (var in = Files.newInputStream(Path.of("src/main/resources/application.properties"))) {
+            jar.load(in);
+        }
+        String key = "camel.main.routes-builder-classes=";
+        List<Object> given = list(path(integration(), "spec", "traits", "camel", "properties")).stream()
+                .filter(p -> String.valueOf(p).startsWith(key)).toList();
+        assertEquals(List.of(key + jar.getProperty("camel.main.routes-builder-classes")), given,
+                "k8s/camel-k/integration.yaml must list the route builders application.properties lists");
+    }
+
+    @Test
     void the_camel_k_integration_depends_on_the_version_the_pom_builds() throws Exception {
         Element project = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(Path.of("pom.xml").toFile()).getDocumentElement();
         String coordinates = "mvn:" + child(project, "groupId") + ":" + child(project, "artifactId") + ":" + child(project, "version");
