@@ -16,9 +16,10 @@ import org.slf4j.LoggerFactory;
 import publish.Topic;
 
 /**
- * Checks each event a source route publishes against its JSON Schema, on its way to the broker: an event that does not
- * match is counted ({@code firehose_events_off_schema_total{source,type}}) and logged, one line a minute at most, and
- * published as it is, never dropped or altered. A route names its source in the {@link #SOURCE} header, which goes no
+ * Checks each event a source route publishes against its JSON Schema, on its way to the broker
+ * ({@code firehose_events_checked_total{source}}): an event that does not match is counted
+ * ({@code firehose_events_off_schema_total{source,type}}) and logged, one line a minute at most, and published as it
+ * is, never dropped or altered. A route names its source in the {@link #SOURCE} header, which goes no
  * further; an exchange without it is not checked.
  */
 public final class OffSchema implements Processor {
@@ -31,6 +32,7 @@ public final class OffSchema implements Processor {
     private final EventSchemas schemas;
     private final MeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<String, Counter> checked = new ConcurrentHashMap<>();
     private final MinuteLog minute = new MinuteLog();
     private volatile String last;
 
@@ -58,6 +60,9 @@ public final class OffSchema implements Processor {
                 : body instanceof String text ? text.getBytes(StandardCharsets.UTF_8) : message.getBody(byte[].class);
         String topic = message.getHeader(Topic.HEADER, String.class);
         EventSchemas.Verdict verdict = schemas.check(source, topic, payload == null ? new byte[0] : payload);
+        checked.computeIfAbsent(verdict.source(), name -> Counter.builder("firehose.events.checked")
+                .description("Events published that were checked against their JSON Schema").tag("source", name).register(registry))
+                .increment();
         if (verdict.valid()) {
             return;
         }

@@ -441,7 +441,8 @@
         case 'gerrit': // <base>/<project>/<event type>: the type is the last level
           return has('gerrit/' + topic.slice(topic.lastIndexOf('/') + 1) + '.json') || has('gerrit/event.json');
         case 'launchpad':
-          return has(parsed && parsed['event-type'] === 'bug' ? 'launchpad/bug.json' : 'launchpad/notification.json');
+          // as the bus checks it: a bug notification has an event-type, any other notification none
+          return has(parsed && Object.prototype.hasOwnProperty.call(parsed, 'event-type') ? 'launchpad/bug.json' : 'launchpad/notification.json');
         case 'subunit':
           return has('subunit/result.json');
         default:

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Field;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -324,6 +327,17 @@ class GerritIT {
                 assertEquals("gerrit/openstack/nova/comment-added", subscriber.next(WAIT).topic());
                 wikimedia.send(FakeGerrit.changeEvent("comment-added", "mediawiki/core", ""));
                 assertEquals("gerrit-wikimedia/mediawiki/core/comment-added", subscriber.next(WAIT).topic());
+
+                // the documents of the bus name both servers' base topics: the AsyncAPI channels, the viewer's schema links
+                HttpClient http = HttpClient.newHttpClient();
+                String asyncapi = http.send(HttpRequest.newBuilder(URI.create(app.httpUrl() + "/asyncapi.yaml")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                for (String base : List.of("gerrit", "gerrit-wikimedia")) {
+                    assertTrue(asyncapi.contains("address: \"" + base + "/{namespace}/{repo}/{event}\""), base + " in " + asyncapi);
+                    assertTrue(asyncapi.contains("address: \"" + base + "/{event}\""), base + " in " + asyncapi);
+                }
+                String page = http.send(HttpRequest.newBuilder(URI.create(app.httpUrl() + "/")).build(), HttpResponse.BodyHandlers.ofString()).body();
+                assertTrue(page.contains("&quot;gerrit&quot;:[&quot;gerrit&quot;,&quot;gerrit-wikimedia&quot;]"), page);
             }
         }
     }

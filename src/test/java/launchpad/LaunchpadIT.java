@@ -193,6 +193,7 @@ class LaunchpadIT {
             assertTrue(metrics.matches("(?s).*firehose_launchpad_mails_total\\{outcome=\"private\",[^}]*} 1\\.0.*"), metrics);
             assertTrue(metrics.matches("(?s).*firehose_launchpad_mails_total\\{outcome=\"not-launchpad\",[^}]*} 1\\.0.*"), metrics);
             assertTrue(metrics.matches("(?s).*firehose_launchpad_mails_total\\{outcome=\"published\",[^}]*} 1\\.0.*"), metrics);
+            assertTrue(metrics.contains("firehose_events_checked_total{source=\"launchpad\"} 1.0"), "checked against its schema: " + metrics);
             assertTrue(log.lines().stream().anyMatch(l -> l.text().contains("about a private bug")));
             assertFalse(log.lines().stream().anyMatch(l -> l.text().contains("Secret-Embargoed-Thing")), "private content never logged");
             assertFalse(log.lines().stream().anyMatch(l -> l.text().contains(PASSWORD)), "IMAP password never logged");

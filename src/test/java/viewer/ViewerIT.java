@@ -65,7 +65,7 @@ class ViewerIT {
                 .set("firehose.broker.sys-interval", "1")
                 .set("firehose.history.enabled", "false")
                 .set("firehose.publisher[" + SAMPLES + "].password", SAMPLES_PASSWORD)
-                .set("firehose.publisher[" + SAMPLES + "].topics", "gerrit/#,launchpad/#,zuul/#,ansible/#").start();
+                .set("firehose.publisher[" + SAMPLES + "].topics", "gerrit/#,launchpad/#,zuul/#,ansible/#,gearman-subunit/#").start();
         publisher = Clients.connect(app.tcpUrl(), SAMPLES, SAMPLES_PASSWORD);
     }
 
@@ -94,10 +94,11 @@ class ViewerIT {
         publish("gerrit/openstack/nova/comment-added", "{\"type\":\"comment-added\"}");
         publish("gerrit/openstack/nova/some-future-event", "{\"type\":\"some-future-event\"}");
         publish("launchpad/nova/bug/1905297", "{\"event-type\":\"bug\"}");
-        publish("launchpad/nova", "{\"event-type\":\"question\"}");
+        publish("launchpad/nova", "{\"subject\":\"[Question #1] help\"}");
+        publish("gearman-subunit/ci01/openstack/nova/123456", "{\"status\":\"success\"}");
         publish("ansible/playbook/2/start", "{}");
         publish("zuul/check/nova/master/1", "{}");
-        awaitEvents(6);
+        awaitEvents(7);
         Map<String, String> links = new LinkedHashMap<>();
         for (WebElement event : events()) {
             List<WebElement> link = event.findElements(By.cssSelector("a.schema"));
@@ -106,6 +107,7 @@ class ViewerIT {
         Map<String, String> expected = new LinkedHashMap<>();
         expected.put("zuul/check/nova/master/1", "/schemas/zuul/event.json");
         expected.put("ansible/playbook/2/start", "/schemas/ansible/event.json");
+        expected.put("gearman-subunit/ci01/openstack/nova/123456", "/schemas/subunit/result.json");
         expected.put("launchpad/nova", "/schemas/launchpad/notification.json");
         expected.put("launchpad/nova/bug/1905297", "/schemas/launchpad/bug.json");
         expected.put("gerrit/openstack/nova/some-future-event", "/schemas/gerrit/event.json");

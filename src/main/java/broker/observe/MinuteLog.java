@@ -1,6 +1,7 @@
 package broker.observe;
 
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * One log line a minute at most for one kind of event, however often it happens: a hostile client repeating it
@@ -10,8 +11,19 @@ public final class MinuteLog {
 
     private static final long INTERVAL_NANOS = 60_000_000_000L;
 
-    private final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - INTERVAL_NANOS);
+    private final LongSupplier clock;
+    private final AtomicLong lastLogged;
     private final AtomicLong unlogged = new AtomicLong();
+
+    public MinuteLog() {
+        this(System::nanoTime);
+    }
+
+    /** With {@code clock} (nanoseconds, as {@link System#nanoTime()}) for the time. */
+    public MinuteLog(LongSupplier clock) {
+        this.clock = clock;
+        this.lastLogged = new AtomicLong(clock.getAsLong() - INTERVAL_NANOS);
+    }
 
     /** Counts one event; returns how many to report when a line is due for it now, else 0. */
     public long happened() {
@@ -22,7 +34,7 @@ public final class MinuteLog {
     public long happened(long events) {
         long count = unlogged.addAndGet(events);
         long then = lastLogged.get();
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (now - then >= INTERVAL_NANOS && lastLogged.compareAndSet(then, now)) {
             unlogged.addAndGet(-count);
             return count;
