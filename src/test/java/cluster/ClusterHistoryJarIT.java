@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import firehose.Await;
 import firehose.Clients;
 import firehose.FatJar;
@@ -87,13 +89,23 @@ class ClusterHistoryJarIT {
         for (AutoCloseable client : clients) {
             client.close();
         }
-        nodes.forEach(FirehoseApp::close);
+        AssertionError failed = null;
+        for (FirehoseApp node : nodes) { // every node stops, even when one's close fails
+            try {
+                node.close();
+            } catch (AssertionError e) {
+                failed = failed == null ? e : failed;
+            }
+        }
         if (jar != null) {
             jar.destroyForcibly();
             jar.waitFor(30, TimeUnit.SECONDS);
         }
         if (postgres != null) {
             postgres.close(); // after the nodes: none is left writing to it
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 
@@ -150,12 +162,37 @@ class ClusterHistoryJarIT {
                 assertEquals(mine.stream().sorted().toList(), mine, "node " + (i + 1) + "'s stream, the events of " + publisher + " in order");
             }
         }
-        // a client cut off from one node resumes on another (as behind the Service) from its last id: the rest, in order
+        // a client cut off from one node resumes on another (as behind the Service) from its last id: the rest, in order,
+        // then live what is published meanwhile on another node, with no seam
         String last = ids(first).get(149);
         try (EventStreamClient resumed = EventStreamClient.open(nodes.get(2).httpUrl(), "/events?topic=ansible/history/%23",
                 "Last-Event-ID", last)) {
-            assertEquals(ids(first).subList(150, total), resumed.take(total - 150, WAIT).stream().map(EventStreamClient.Message::id).toList());
+            List<String> replayed = resumed.take(total - 150, WAIT).stream().map(EventStreamClient.Message::id).toList();
+            assertEquals(ids(first).subList(150, total), replayed);
+            List<String> more = publish(nodes.get(0), 1, perNode, 20);
+            List<EventStreamClient.Message> live = resumed.take(20, WAIT);
+            assertEquals(more, live.stream().map(message -> key(message.data())).toList(), "the live events after the replay, in order");
+            assertTrue(live.get(0).id().compareTo(replayed.get(replayed.size() - 1)) > 0, "after the replayed ones");
             assertNull(resumed.poll(Duration.ofMillis(500)), "nothing more");
+        }
+        for (int i = 0; i < streams.size(); i++) {
+            List<String> streamed = streams.get(i).take(20, WAIT).stream().map(message -> key(message.data())).toList();
+            assertEquals(publishedLater(perNode), streamed, "node " + (i + 1) + "'s stream, the later events");
+            assertNull(streams.get(i).poll(Duration.ofMillis(200)), "node " + (i + 1) + "'s stream sent nothing more");
+        }
+    }
+
+    private static List<String> publishedLater(int from) {
+        return IntStream.range(from, from + 20).mapToObj(n -> "1:" + n).toList();
+    }
+
+    /** {@code node:n} of an event as a stream sends it. */
+    private static String key(String data) {
+        try {
+            JsonNode payload = new ObjectMapper().readTree(data).path("payload");
+            return payload.path("node").asInt() + ":" + payload.path("n").asInt();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
