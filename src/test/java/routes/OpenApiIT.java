@@ -126,6 +126,28 @@ class OpenApiIT {
     }
 
     /** {@code METHOD /path} of each operation in the document. */
+    @Test
+    void should_answer_every_documented_operation_at_its_path() throws Exception {
+        // each operation called as documented, with an id of the right form where the path has one: the service answers
+        // it (JSON, or the stream), never "no such path" or "method not allowed"
+        for (String operation : operations(parse(get(app, "/openapi.json").body()))) {
+            String method = operation.substring(0, operation.indexOf(' '));
+            String path = operation.substring(operation.indexOf(' ') + 1).replace("{id}", "6893a1c2d4000000a1b2c3");
+            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.httpUrl() + path + (path.equals("/events") ? "?after=x" : "")))
+                    .timeout(Duration.ofSeconds(20));
+            request = switch (method) {
+                case "POST" -> request.header("Content-Type", path.endsWith("/jobs") ? "application/json" : "application/octet-stream")
+                        .POST(HttpRequest.BodyPublishers.ofString(path.endsWith("/jobs") ? "{}" : ""));
+                case "HEAD" -> request.method("HEAD", HttpRequest.BodyPublishers.noBody());
+                default -> request.GET();
+            };
+            HttpResponse<String> answer = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            assertTrue(answer.statusCode() != 405 && answer.statusCode() < 500, operation + ": " + answer.statusCode() + " " + answer.body());
+            assertTrue(answer.headers().firstValue("Content-Type").orElse("").startsWith("application/json"),
+                    operation + " answered by its service, not by the server: " + answer.statusCode() + " " + answer.headers().map());
+        }
+    }
+
     private static Set<String> operations(OpenAPI document) {
         Set<String> operations = new TreeSet<>();
         for (Map.Entry<String, PathItem> path : document.getPaths().entrySet()) {
