@@ -5,9 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -47,7 +46,7 @@ class UnsubscribeWhileDeliveringIT {
     private Thread flood;
     private final AtomicBoolean flooding = new AtomicBoolean(true);
     private final AtomicInteger sent = new AtomicInteger();
-    private final List<Exception> failures = new ArrayList<>();
+    private final List<Exception> failures = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     void start(@TempDir Path data) throws Exception {
@@ -113,10 +112,8 @@ class UnsubscribeWhileDeliveringIT {
                 String next = current.equals("#") ? "ansible/flood/#" : "#";
                 IMqttToken unsubscribed = subscriber.unsubscribe(current); // pipelined, as the viewer does
                 IMqttToken subscribed = subscriber.subscribe(next, 0);
-                long start = System.nanoTime();
+                unsubscribed.waitForCompletion(ANSWER_MILLIS); // each throws when its answer is later than that
                 subscribed.waitForCompletion(ANSWER_MILLIS);
-                assertTrue(unsubscribed.isComplete(), "UNSUBACK before SUBACK");
-                assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) < ANSWER_MILLIS, "SUBACK late at switch " + i);
                 current = next;
             }
             int before = received.get();

@@ -77,7 +77,7 @@ class CamelKIntegrationIT {
             try (FirehoseApp running = app.start();
                  Subscriber subscriber = Subscriber.on(running.tcpUrl(), "gerrit/#")) {
                 gerrit.awaitOpened(1, Duration.ofSeconds(20));
-                String line = "{\"type\":\"change-merged\",\"change\":{\"project\":\"openstack/nova\"}}";
+                String line = FakeGerrit.changeEvent("change-merged", "openstack/nova", "");
                 gerrit.send(line);
                 Subscriber.Received received = subscriber.next(Duration.ofSeconds(20));
                 assertEquals("gerrit/openstack/nova/change-merged", received.topic());
