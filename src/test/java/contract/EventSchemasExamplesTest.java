@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -100,6 +101,62 @@ class EventSchemasExamplesTest {
                 "/change/status as 1718351920", "/change/owner as 1718351920", "/type as 1718351920")) {
             assertTrue(changes.contains(expected), expected + " in " + changes);
         }
+    }
+
+    /**
+     * What each schema requires, pinned: the broken copies above follow the schemas, so a required field dropped from a
+     * schema would drop its test with it. The Gerrit ones are what Gerrit's cmd-stream-events and JSON data documentation
+     * describe each event and attribute by (Gerrit warns that any field may be missing, so only these are required).
+     */
+    @Test
+    void each_schema_requires_the_fields_its_type_is_documented_with() {
+        List<String> change = List.of("type", "change");
+        Map<String, List<String>> expected = new java.util.TreeMap<>(Map.ofEntries(
+                Map.entry("gerrit/event.json", List.of("type")),
+                Map.entry("gerrit/patchset-created.json", List.of("type", "change", "patchSet")),
+                Map.entry("gerrit/comment-added.json", List.of("type", "change", "patchSet")),
+                Map.entry("gerrit/change-merged.json", List.of("type", "change", "patchSet")),
+                Map.entry("gerrit/change-abandoned.json", change), Map.entry("gerrit/change-restored.json", change),
+                Map.entry("gerrit/change-deleted.json", change), Map.entry("gerrit/topic-changed.json", change),
+                Map.entry("gerrit/hashtags-changed.json", change), Map.entry("gerrit/wip-state-changed.json", change),
+                Map.entry("gerrit/private-state-changed.json", change), Map.entry("gerrit/vote-deleted.json", change),
+                Map.entry("gerrit/assignee-changed.json", change),
+                Map.entry("gerrit/ref-updated.json", List.of("type", "refUpdate")),
+                Map.entry("gerrit/reviewer-added.json", List.of("type", "change", "reviewer")),
+                Map.entry("gerrit/reviewer-deleted.json", List.of("type", "change", "reviewer")),
+                Map.entry("gerrit/project-created.json", List.of("type", "projectName")),
+                Map.entry("gerrit/dropped-output.json", List.of("type")),
+                Map.entry("gerrit/ref-replication-scheduled.json", List.of("type", "project", "ref")),
+                Map.entry("gerrit/ref-replicated.json", List.of("type", "project", "ref", "status")),
+                Map.entry("gerrit/ref-replication-done.json", List.of("type", "project", "ref", "nodesCount")),
+                Map.entry("launchpad/bug.json", List.of("event-type", "commenters", "tags", "bug-reporter", "bug-modifier", "body",
+                        "tasks", "subject", "date", "message-id", "rationale", "information-type", "security-vulnerability")),
+                Map.entry("launchpad/notification.json", List.of("body", "subject", "date", "message-id")),
+                Map.entry("subunit/result.json", List.of("build_uuid", "source_url", "status", "tests", "duration_seconds", "run_at", "failures"))));
+        Map<String, List<String>> actual = new java.util.TreeMap<>();
+        for (EventSchemas.Entry entry : SCHEMAS.index()) {
+            Set<String> required = new TreeSet<>();
+            ContractExamples.parts(entry.file(), ContractExamples.load(entry.file()))
+                    .forEach(part -> part.schema().path("required").forEach(name -> required.add(name.asText())));
+            if (!required.isEmpty()) {
+                actual.put(entry.file(), List.copyOf(required));
+            }
+        }
+        expected.replaceAll((file, names) -> List.copyOf(new TreeSet<>(names)));
+        assertEquals(expected, actual);
+        JsonNode common = ContractExamples.load("gerrit/common.json").path("$defs");
+        assertEquals(List.of("project", "branch", "id", "number"), texts(common.at("/change/required")));
+        assertEquals(List.of("number", "revision", "ref"), texts(common.at("/patchSet/required")));
+        assertEquals(List.of("type", "value"), texts(common.at("/approval/required")));
+        assertEquals(List.of("oldRev", "newRev", "refName", "project"), texts(common.at("/refUpdate/required")));
+        assertEquals(List.of("total", "passed", "failed", "skipped", "xfail", "uxsuccess"),
+                texts(ContractExamples.load("subunit/result.json").at("/properties/tests/required")));
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> texts = new ArrayList<>();
+        array.forEach(item -> texts.add(item.asText()));
+        return texts;
     }
 
     private static void collectTexts(JsonNode node, List<String> texts) {
