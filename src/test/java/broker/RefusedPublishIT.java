@@ -5,14 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.DataInputStream;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import broker.guard.PublishCheck;
+import firehose.Await;
 import firehose.Clients;
 import firehose.ExternalTool;
 import firehose.FirehoseApp;
@@ -188,6 +192,50 @@ class RefusedPublishIT {
             out.write(RawMqtt.packet(0x62, new byte[] {0, 7}));
             assertEquals(0x70, read(in)[0] & 0xFF, "PUBCOMP");
             assertEquals(inside, subscriber.next(WAIT).topic(), "the refused publish must never arrive");
+        }
+    }
+
+    /**
+     * A client that floods refused QoS 1 publishes and never reads its PUBACKs fills no queue: once the acknowledgements
+     * cannot be written, the broker stops reading it (TCP holds the client's writes back), and an allowed publisher on
+     * another connection goes on meanwhile.
+     */
+    @Test
+    void a_refused_flood_whose_client_never_reads_its_acknowledgements_is_paused() throws Exception {
+        AtomicLong written = new AtomicLong();
+        try (Subscriber subscriber = Subscriber.on(app.tcpUrl(), "ansible/paced/#");
+             Socket flood = RawMqtt.connected(app.port("mqtt"), 4, Clients.id("flood"), true)) {
+            flood.setSendBufferSize(64 * 1024);
+            byte[] packet = RawMqtt.packet(0x32, RawMqtt.concat(RawMqtt.string("ansible/paced/forged".getBytes(StandardCharsets.UTF_8)),
+                    new byte[] {0, 1}, new byte[1024]));
+            Thread writer = new Thread(() -> {
+                try {
+                    OutputStream out = flood.getOutputStream();
+                    for (int i = 0; i < 1_000_000; i++) { // ~1 GiB at most, never reached when the broker pauses
+                        out.write(packet);
+                        written.addAndGet(packet.length);
+                    }
+                } catch (IOException closed) {
+                    // the socket closed at the test's end, while blocked in write
+                }
+            }, "refused-flood");
+            writer.setDaemon(true);
+            writer.start();
+            // written stops growing: the broker no longer reads the connection (its acknowledgements are not read)
+            long[] last = {-1};
+            Await.until(Duration.ofSeconds(30), () -> {
+                long now = written.get();
+                boolean still = now == last[0] && now > 0;
+                last[0] = now;
+                LockSupport.parkNanos(Duration.ofMillis(500).toNanos());
+                return still;
+            }, () -> "the flood was never paused: " + written.get() + " bytes written");
+            assertTrue(writer.isAlive(), "the writer is held back, not failed");
+
+            MqttClient account = Clients.publisher(app.tcpUrl());
+            Clients.publish(account, "ansible/paced/allowed", "ok", 1, false);
+            Clients.close(account);
+            assertEquals("ansible/paced/allowed", subscriber.next(WAIT).topic(), "the refused flood delivered nothing, the bus goes on");
         }
     }
 
