@@ -127,6 +127,18 @@ class OpenApiIT {
 
     /** {@code METHOD /path} of each operation in the document. */
     @Test
+    void should_name_the_server_as_the_client_reached_it() throws Exception {
+        // read directly: relative to where the document was read (never the listener's 0.0.0.0)
+        OpenAPI direct = parse(get(app, "/openapi.json").body());
+        assertEquals(1, direct.getServers().size(), direct.getServers().toString());
+        assertFalse(direct.getServers().get(0).getUrl().contains("://"), direct.getServers().toString());
+        // behind a proxy: the public URL it forwards
+        HttpResponse<String> proxied = HTTP.send(HttpRequest.newBuilder(URI.create(app.httpUrl() + "/openapi.json"))
+                .header("X-Forwarded-Host", "bus.example.org").header("X-Forwarded-Proto", "https").build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals("https://bus.example.org", parse(proxied.body()).getServers().get(0).getUrl());
+    }
+
+    @Test
     void should_answer_every_documented_operation_at_its_path() throws Exception {
         // each operation called as documented, with an id of the right form where the path has one: the service answers
         // it (JSON, or the stream), never "no such path" or "method not allowed"
