@@ -5,6 +5,8 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -15,6 +17,7 @@ import broker.config.Secret;
 import broker.config.TopicFilter;
 import broker.observe.BrokerHealthCheck;
 import broker.observe.BrokerMetrics;
+import contract.EventSchemas;
 import history.History;
 import history.HistorySettings;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -48,6 +51,17 @@ public class FirehoseConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) throws Exception {
+        // the payloads' JSON Schemas load and compile (most of a second) while the broker starts
+        CompletableFuture<EventSchemas> schemas = new CompletableFuture<>();
+        Thread loading = new Thread(() -> {
+            try {
+                schemas.complete(EventSchemas.load());
+            } catch (RuntimeException | Error e) {
+                schemas.completeExceptionally(e);
+            }
+        }, "firehose-schemas");
+        loading.setDaemon(true);
+        loading.start();
         PropertiesComponent properties = context.getPropertiesComponent();
         Account internal = internalAccount(properties);
         List<Account> publishers = Account.publishers(propertyNames(properties), properties::resolveProperty);
@@ -96,6 +110,12 @@ public class FirehoseConfiguration implements CamelConfiguration {
             context.addService(history, true, true);
             context.getRegistry().bind("history", history);
             context.getRegistry().bind("historyHealthCheck", history.healthCheck());
+        }
+
+        try {
+            context.getRegistry().bind("eventSchemas", schemas.join()); // for the check (PublishRoutes) and the documents
+        } catch (CompletionException e) {
+            throw new IllegalStateException("the payloads' JSON Schemas could not be loaded", e.getCause());
         }
 
         // camel.metrics.enabled binds the registry that /observe/metrics serves

@@ -24,8 +24,12 @@ public class PublishRoutes extends RouteBuilder {
                 .useExponentialBackOff().retryAttemptedLogLevel(LoggingLevel.WARN));
 
         // every event checked against its JSON Schema on its way out: counted and logged when off it, never held back
-        EventSchemas schemas = EventSchemas.load(); // once, for the checks and for the documents ContractRoutes serves
-        bindToRegistry("eventSchemas", schemas);
+        // loaded once while the broker started (FirehoseConfiguration), for the checks and the documents ContractRoutes serves
+        EventSchemas schemas = getContext().getRegistry().lookupByNameAndType("eventSchemas", EventSchemas.class);
+        if (schemas == null) { // a context without Firehose's configuration
+            schemas = EventSchemas.load();
+            bindToRegistry("eventSchemas", schemas);
+        }
         OffSchema offSchema = new OffSchema(schemas, getContext().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class));
         bindToRegistry("offSchema", offSchema);
 
