@@ -20,13 +20,11 @@ import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.LogCapture;
+import firehose.Mqtt5Callbacks;
 import org.apache.activemq.artemis.api.core.SimpleString;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
-import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
-import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.eclipse.paho.mqttv5.common.MqttSubscription;
 import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
@@ -253,7 +251,7 @@ class Mqtt5IT {
     }
 
     /** A Paho MQTT 5 client that queues what it receives. */
-    static final class Client implements MqttCallback {
+    static final class Client extends Mqtt5Callbacks {
         private static final long WAIT_MILLIS = 20_000;
         private final MqttAsyncClient client;
         final boolean sessionPresent;
@@ -332,26 +330,6 @@ class Mqtt5IT {
         @Override
         public void messageArrived(String topic, MqttMessage message) {
             received.add(new Received(topic, message));
-        }
-
-        @Override
-        public void disconnected(MqttDisconnectResponse response) {
-        }
-
-        @Override
-        public void mqttErrorOccurred(MqttException exception) {
-        }
-
-        @Override
-        public void deliveryComplete(IMqttToken token) {
-        }
-
-        @Override
-        public void connectComplete(boolean reconnect, String serverURI) {
-        }
-
-        @Override
-        public void authPacketArrived(int reasonCode, MqttProperties properties) {
         }
     }
 }

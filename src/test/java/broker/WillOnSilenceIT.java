@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import firehose.Clients;
 import firehose.FirehoseApp;
 import firehose.LogCapture;
+import firehose.Mqtt5Callbacks;
 import firehose.RawMqtt;
 import org.apache.activemq.artemis.api.core.ActiveMQSecurityException;
 import org.apache.activemq.artemis.api.core.client.ActiveMQClient;
@@ -26,15 +27,11 @@ import org.apache.activemq.artemis.api.core.client.ClientSessionFactory;
 import org.apache.activemq.artemis.api.core.client.ServerLocator;
 import org.apache.logging.log4j.Level;
 import org.eclipse.paho.client.mqttv3.MqttClient;
-import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
-import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
 import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.eclipse.paho.mqttv5.common.MqttSubscription;
-import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 import org.eclipse.paho.mqttv5.common.packet.UserProperty;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -157,30 +154,10 @@ class WillOnSilenceIT {
     /** A connected Paho MQTT 5 client (the publisher's password when {@code user} is given) queuing what it receives. */
     private static MqttAsyncClient v5(FirehoseApp app, String id, String user, BlockingQueue<Received> received) throws MqttException {
         MqttAsyncClient client = new MqttAsyncClient(app.tcpUrl(), id, null);
-        client.setCallback(new MqttCallback() {
+        client.setCallback(new Mqtt5Callbacks() {
             @Override
             public void messageArrived(String topic, MqttMessage message) {
                 received.add(new Received(topic, message));
-            }
-
-            @Override
-            public void disconnected(MqttDisconnectResponse response) {
-            }
-
-            @Override
-            public void mqttErrorOccurred(MqttException exception) {
-            }
-
-            @Override
-            public void deliveryComplete(IMqttToken token) {
-            }
-
-            @Override
-            public void connectComplete(boolean reconnect, String serverURI) {
-            }
-
-            @Override
-            public void authPacketArrived(int reasonCode, MqttProperties properties) {
             }
         });
         MqttConnectionOptions options = new MqttConnectionOptions();

@@ -37,6 +37,7 @@ import firehose.Await;
 import firehose.Clients;
 import firehose.FatJar;
 import firehose.FirehoseApp;
+import firehose.Mqtt5Callbacks;
 import firehose.Postgres;
 import history.EventStreamClient;
 import history.HistoryClient;
@@ -46,12 +47,9 @@ import org.apache.activemq.artemis.core.server.cluster.RemoteQueueBinding;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
-import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
 import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
-import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 import org.eclipse.paho.mqttv5.common.packet.UserProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -497,7 +495,7 @@ class ClusterHistoryJarIT {
     }
 
     /** An MQTT 5 subscriber (clean start) that keeps each numbered event it receives, in order, and counts fences. */
-    static final class Resuming implements MqttCallback, AutoCloseable {
+    static final class Resuming extends Mqtt5Callbacks implements AutoCloseable {
         final MqttAsyncClient client;
         final List<Delivered> received = new CopyOnWriteArrayList<>();
         final AtomicInteger fences = new AtomicInteger();
@@ -531,26 +529,6 @@ class ClusterHistoryJarIT {
             String id = message.getProperties().getUserProperties().stream().filter(p -> p.getKey().equals(ID))
                     .map(UserProperty::getValue).findFirst().orElse(null);
             received.add(new Delivered(HistoryClient.JSON.readTree(message.getPayload()).path("n").asInt(), id));
-        }
-
-        @Override
-        public void disconnected(MqttDisconnectResponse response) {
-        }
-
-        @Override
-        public void mqttErrorOccurred(MqttException exception) {
-        }
-
-        @Override
-        public void deliveryComplete(IMqttToken token) {
-        }
-
-        @Override
-        public void connectComplete(boolean reconnect, String serverURI) {
-        }
-
-        @Override
-        public void authPacketArrived(int reasonCode, MqttProperties properties) {
         }
 
         @Override

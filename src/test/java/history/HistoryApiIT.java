@@ -27,11 +27,11 @@ import java.util.TreeSet;
 import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import firehose.Await;
 import firehose.Clients;
 import firehose.FirehoseApp;
+import firehose.Mqtt5Callbacks;
 import firehose.Postgres;
 import firehose.Subscriber;
 import history.HistoryClient.Answer;
@@ -39,12 +39,8 @@ import history.HistoryClient.Event;
 import history.HistoryClient.Page;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
-import org.eclipse.paho.mqttv5.client.IMqttToken;
-import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
 import org.eclipse.paho.mqttv5.common.MqttException;
-import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 import org.eclipse.paho.mqttv5.common.packet.UserProperty;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -735,32 +731,12 @@ class HistoryApiIT {
         org.eclipse.paho.mqttv5.client.MqttClient client =
                 new org.eclipse.paho.mqttv5.client.MqttClient(app.tcpUrl(), Clients.id("history-v5"), null);
         client.setTimeToWait(WAIT.toMillis());
-        client.setCallback(new MqttCallback() {
+        client.setCallback(new Mqtt5Callbacks() {
             @Override
             public void messageArrived(String topic, org.eclipse.paho.mqttv5.common.MqttMessage message) {
                 List<UserProperty> properties = message.getProperties() == null ? List.of() : message.getProperties().getUserProperties();
                 firehoseIds.add(properties.stream().filter(p -> p.getKey().equals("firehose-id")).map(UserProperty::getValue).findFirst()
                         .orElse("none on " + topic));
-            }
-
-            @Override
-            public void disconnected(MqttDisconnectResponse response) {
-            }
-
-            @Override
-            public void mqttErrorOccurred(MqttException exception) {
-            }
-
-            @Override
-            public void deliveryComplete(IMqttToken token) {
-            }
-
-            @Override
-            public void connectComplete(boolean reconnect, String serverURI) {
-            }
-
-            @Override
-            public void authPacketArrived(int reasonCode, MqttProperties properties) {
             }
         });
         MqttConnectionOptions options = new MqttConnectionOptions();

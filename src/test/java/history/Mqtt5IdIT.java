@@ -22,6 +22,7 @@ import broker.events.EventIds;
 import broker.events.EventStamp;
 import firehose.Clients;
 import firehose.FirehoseApp;
+import firehose.Mqtt5Callbacks;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -29,7 +30,6 @@ import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
 import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
@@ -219,7 +219,7 @@ class Mqtt5IdIT {
     }
 
     /** A Paho MQTT 5 client that queues what it receives. */
-    static final class V5 implements MqttCallback {
+    static final class V5 extends Mqtt5Callbacks {
         private final MqttAsyncClient client;
         private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
 
@@ -272,26 +272,6 @@ class Mqtt5IdIT {
         @Override
         public void messageArrived(String topic, MqttMessage message) {
             received.add(new Received(topic, message));
-        }
-
-        @Override
-        public void disconnected(MqttDisconnectResponse response) {
-        }
-
-        @Override
-        public void mqttErrorOccurred(MqttException exception) {
-        }
-
-        @Override
-        public void deliveryComplete(IMqttToken token) {
-        }
-
-        @Override
-        public void connectComplete(boolean reconnect, String serverURI) {
-        }
-
-        @Override
-        public void authPacketArrived(int reasonCode, MqttProperties properties) {
         }
     }
 
