@@ -86,13 +86,8 @@ public final class HistoryRate {
             socket.setTcpNoDelay(true);
             socket.setSendBufferSize(1 << 20);
             OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 256 * 1024);
-            out.write(NioSubscribers.connect("bench-history-" + ProcessHandle.current().pid(), args.get("user"), args.get("password")));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            byte[] connack = in.readNBytes(4);
-            if (connack.length != 4 || connack[0] != 0x20 || connack[3] != 0) {
-                throw new IOException("CONNACK refused");
-            }
+            InputStream in = NioSubscribers.connected(socket, out, "bench-history-" + ProcessHandle.current().pid(), args.get("user"),
+                    args.get("password"));
             Thread drain = new Thread(() -> {
                 byte[] sink = new byte[4096];
                 try {

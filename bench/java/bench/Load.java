@@ -327,14 +327,7 @@ public final class Load {
             socket = new Socket(host, port);
             socket.setTcpNoDelay(true);
             out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
-            out.write(NioSubscribers.connect("bench-pub-" + ProcessHandle.current().pid() + "-" + index, user, password));
-            out.flush();
-            DataInputStream in = new DataInputStream(socket.getInputStream());
-            byte[] connack = new byte[4];
-            in.readFully(connack);
-            if (connack[0] != 0x20 || connack[3] != 0) {
-                throw new IOException("CONNACK refused, code " + connack[3]);
-            }
+            DataInputStream in = NioSubscribers.connected(socket, out, "bench-pub-" + ProcessHandle.current().pid() + "-" + index, user, password);
             Thread acks = new Thread(() -> {
                 try {
                     while (true) {

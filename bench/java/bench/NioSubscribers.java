@@ -1,7 +1,10 @@
 package bench;
 
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -265,6 +268,22 @@ final class NioSubscribers implements AutoCloseable {
         }
         out.putInt(0).put(payload);
         return out.array();
+    }
+
+    /**
+     * Sends a CONNECT as {@code user} on {@code socket} (through {@code out}) and reads its CONNACK; the connection's input
+     * from then on (PUBACKs, …). Throws when the broker refuses it.
+     */
+    static DataInputStream connected(Socket socket, OutputStream out, String clientId, String user, String password) throws IOException {
+        out.write(connect(clientId, user, password));
+        out.flush();
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        byte[] connack = new byte[4];
+        in.readFully(connack);
+        if (connack[0] != 0x20 || connack[3] != 0) {
+            throw new IOException("CONNACK refused, code " + connack[3]);
+        }
+        return in;
     }
 
     static byte[] connect(String clientId) {
